@@ -1,0 +1,1 @@
+"""The command line. The library never imports this package."""

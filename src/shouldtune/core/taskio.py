@@ -1,0 +1,148 @@
+"""Read a task folder: task.yaml, train.jsonl, optional test.jsonl and docs/."""
+
+from __future__ import annotations
+
+import json
+import random
+from pathlib import Path
+from typing import Any
+
+from .config import TaskConfig, parse_task_config
+from .errors import InputError
+from .types import Document, Example, Task
+
+DOC_SUFFIXES = (".md", ".txt")
+MAX_LINE_BYTES = 1_000_000
+
+
+def _text_field(record: dict[str, Any], key: str, path: Path, line: int) -> str:
+    value = record[key]
+    if not isinstance(value, str):
+        raise InputError(f"'{key}' must be a string, got {type(value).__name__}", path, line)
+    return value
+
+
+def _from_messages(messages: Any, path: Path, line: int) -> tuple[str, str, str | None]:
+    if not isinstance(messages, list) or not messages:
+        raise InputError("'messages' must be a non-empty list", path, line)
+    system, turns = None, []
+    for msg in messages:
+        if not isinstance(msg, dict) or not isinstance(msg.get("content"), str):
+            raise InputError("each message needs a string 'content'", path, line)
+        role = msg.get("role")
+        if role == "system" and not turns:
+            system = msg["content"]
+        elif role in ("user", "assistant"):
+            turns.append((role, msg["content"]))
+        else:
+            raise InputError(f"unexpected message role {role!r}", path, line)
+    if [role for role, _ in turns] != ["user", "assistant"]:
+        raise InputError("expected one user message then one assistant message", path, line)
+    return turns[0][1], turns[1][1], system
+
+
+def parse_record(record: Any, path: Path, line: int) -> Example:
+    """Accept {input, output}, {prompt, completion} or chat {messages: [...]}."""
+    if not isinstance(record, dict):
+        raise InputError(f"expected a JSON object, got {type(record).__name__}", path, line)
+    source = f"{path.name}:{line}"
+    if "messages" in record:
+        inp, out, system = _from_messages(record["messages"], path, line)
+        return Example(inp, out, system, source)
+    for a, b in (("input", "output"), ("prompt", "completion")):
+        if a in record and b in record:
+            inp = _text_field(record, a, path, line)
+            return Example(inp, _text_field(record, b, path, line), None, source)
+    keys = ", ".join(sorted(map(str, record))) or "none"
+    raise InputError(
+        f"needs 'input'+'output', 'prompt'+'completion' or 'messages'; found keys: {keys}",
+        path,
+        line,
+    )
+
+
+def read_jsonl(path: Path) -> list[Example]:
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise InputError("file not found", path) from None
+    examples = []
+    data = data.removeprefix(b"\xef\xbb\xbf")  # a UTF-8 BOM from Windows editors
+    for number, raw in enumerate(data.split(b"\n"), start=1):
+        if not raw.strip():
+            continue
+        if len(raw) > MAX_LINE_BYTES:
+            raise InputError(f"line longer than {MAX_LINE_BYTES} bytes", path, number)
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise InputError(f"not UTF-8 ({exc.reason})", path, number) from None
+        if "\x00" in text:
+            raise InputError("NUL byte in line", path, number)
+        try:
+            record = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise InputError(
+                f"malformed JSON: {exc.msg} (column {exc.colno})", path, number
+            ) from None
+        examples.append(parse_record(record, path, number))
+    if not examples:
+        raise InputError("no examples (the file is empty)", path)
+    return examples
+
+
+def read_docs(folder: Path) -> list[Document]:
+    docs = []
+    for path in sorted(folder.rglob("*")):
+        if not path.is_file() or path.suffix.lower() not in DOC_SUFFIXES:
+            continue
+        try:
+            text = path.read_text(encoding="utf-8")
+        except UnicodeDecodeError as exc:
+            raise InputError(f"not UTF-8 text ({exc.reason})", path) from None
+        if text.strip():
+            docs.append(Document(str(path.relative_to(folder)), text))
+    return docs
+
+
+def split_train_test(
+    examples: list[Example], fraction: float, seed: int
+) -> tuple[list[Example], list[Example]]:
+    shuffled = examples[:]
+    random.Random(seed).shuffle(shuffled)
+    n_test = max(1, round(len(shuffled) * fraction))
+    if n_test >= len(shuffled):
+        raise InputError(
+            f"only {len(examples)} examples: too few to hold out a test set", "train.jsonl"
+        )
+    return shuffled[n_test:], shuffled[:n_test]
+
+
+def load_task(task_dir: str | Path) -> Task:
+    root = Path(task_dir)
+    if not root.is_dir():
+        raise InputError("task folder not found", root)
+    config: TaskConfig = parse_task_config(root / "task.yaml")
+    train = read_jsonl(root / "train.jsonl")
+    test_path = root / "test.jsonl"
+    split = not test_path.exists()
+    if split:
+        train, test = split_train_test(train, config.split.test_fraction, config.split.seed)
+    else:
+        test = read_jsonl(test_path)
+    if config.eval.max_test is not None:
+        test = test[: config.eval.max_test]
+    docs_dir = root / "docs"
+    docs = read_docs(docs_dir) if docs_dir.is_dir() else []
+    return Task(
+        name=config.name,
+        instruction=config.instruction,
+        metric=config.metric,
+        train=train,
+        test=test,
+        root=root,
+        description=config.description,
+        docs=docs,
+        test_is_split=split,
+        config=config,
+    )

@@ -1,0 +1,1 @@
+"""Model resolution and the language-model wrapper (torch lives here, not in core)."""

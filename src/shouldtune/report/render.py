@@ -1,0 +1,250 @@
+"""Render results.json into report.md and report.html.
+
+Dataset text (inputs, expected, predictions) is untrusted: HTML relies on jinja2 autoescaping,
+Markdown escapes every interpolated string through `md_inline` / `md_cell`.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import os
+import re
+import uuid
+from pathlib import Path
+from typing import Any
+
+from jinja2 import Environment, FileSystemLoader
+
+TEMPLATES = Path(__file__).parent / "templates"
+CELL_LIMIT = 300  # characters of dataset text shown per sample cell
+DASH = "–"
+# Intraword "_" cannot start emphasis in CommonMark, so names like few_shot_knn stay readable.
+_MD_PUNCT = re.compile(r"([\\`*\[\]|~#]|(?<![A-Za-z0-9])_|_(?![A-Za-z0-9]))")
+_MD_BLOCK_START = re.compile(r"^(\d+)([.)])(?=\s|$)|^([-+])(?=\s|$)")
+
+
+def md_inline(value: Any) -> str:
+    """Text safe inside a Markdown paragraph, list item or heading: no markup, one line."""
+    text = " ".join(str(value).split())
+    text = _MD_PUNCT.sub(r"\\\1", html.escape(text, quote=False))
+    # A leading "1." or "-" would otherwise start a nested list.
+    return _MD_BLOCK_START.sub(lambda m: f"{m[1]}\\{m[2]}" if m[1] else f"\\{m[3]}", text)
+
+
+def md_cell(value: Any) -> str:
+    """Text safe inside a Markdown table cell: like md_inline but keeps line breaks as <br>."""
+    lines = str(value).replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    return "<br>".join(md_inline(line) for line in lines)
+
+
+def truncate(value: Any, limit: int = CELL_LIMIT) -> str:
+    text = "" if value is None else str(value)
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit]}… (+{len(text) - limit} chars)"
+
+
+def _num(value: Any, fmt: str) -> str:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return DASH
+    return format(value, fmt)
+
+
+def _score(value: Any) -> str:
+    return _num(value, ".3f")
+
+
+def _unit(value: Any) -> float:
+    return min(1.0, max(0.0, float(value))) if isinstance(value, int | float) else 0.0
+
+
+def verdict_sentence(verdict: dict | None) -> str:
+    if not verdict or not verdict.get("recommended"):
+        return "No verdict: no strategy produced results"
+    if verdict.get("fine_tune"):
+        return f"Verdict: fine-tune — use {verdict['recommended']}"
+    return f"Verdict: don't fine-tune — use {verdict['recommended']}"
+
+
+def _strategy_row(s: dict, verdict: dict) -> dict[str, Any]:
+    quality = s.get("quality") or {}
+    latency = s.get("latency_ms") or {}
+    score, lo, hi = quality.get("score"), quality.get("ci_low"), quality.get("ci_high")
+    return {
+        "name": str(s.get("name", "?")),
+        "kind": str(s.get("kind", "")),
+        "metric": str(quality.get("metric", "")),
+        "recommended": s.get("name") == verdict.get("recommended"),
+        "best": s.get("name") == verdict.get("best"),
+        "tied": s.get("name") in (verdict.get("not_worse_than_best") or []),
+        "score": _score(score),
+        "ci": f"{_score(lo)}–{_score(hi)}",
+        "p50": _num(latency.get("p50"), ".0f"),
+        "p95": _num(latency.get("p95"), ".0f"),
+        "tokens_per_s": _num(s.get("tokens_per_s"), ".1f"),
+        "prompt_tokens": _num(s.get("prompt_tokens_mean"), ".1f"),
+        "train_s": _num(s.get("train_seconds"), ".1f"),
+        "eval_s": _num(s.get("eval_seconds"), ".1f"),
+        "rss_mb": _num(s.get("peak_rss_mb"), ".0f"),
+        # Bar geometry in percent of [0, 1]; metrics are per-example scores in that range.
+        "bar": {
+            "score": round(_unit(score) * 100, 2),
+            "lo": round(_unit(lo if lo is not None else score) * 100, 2),
+            "hi": round(_unit(hi if hi is not None else score) * 100, 2),
+        },
+        "details": ", ".join(f"{k}={v}" for k, v in (s.get("details") or {}).items()),
+    }
+
+
+def _sample_row(row: dict) -> dict[str, Any]:
+    score = row.get("score")
+    return {
+        "index": row.get("index", ""),
+        "source": str(row.get("source", "")),
+        "input": truncate(row.get("input")),
+        "expected": truncate(row.get("expected")),
+        "predicted": truncate(row.get("predicted")),
+        "score": _score(score),
+        "correct": _is_correct(score),
+    }
+
+
+def _params(n: Any) -> str:
+    if not isinstance(n, int | float) or n <= 0:
+        return ""
+    return f"{n / 1e9:.1f}B" if n >= 1e9 else f"{n / 1e6:.0f}M"
+
+
+def build_context(results: dict, samples: dict[str, list[dict]]) -> dict[str, Any]:
+    """Everything both templates show, already formatted."""
+    task = results.get("task") or {}
+    model = results.get("model") or {}
+    run = results.get("run") or {}
+    verdict = results.get("verdict") or {}
+    strategies = [_strategy_row(s, verdict) for s in results.get("strategies") or []]
+    split_note = ""
+    if task.get("test_is_split"):
+        n_train, n_test = task.get("n_train") or 0, task.get("n_test") or 0
+        fraction = task.get("test_fraction") or (n_test / (n_train + n_test) if n_test else 0)
+        split_note = (
+            f"no test.jsonl: the test set is a seeded {fraction * 100:.0f}% split of train.jsonl"
+        )
+    metric = task.get("metric") or next((s["metric"] for s in strategies if s["metric"]), "")
+    return {
+        "title": f"shouldtune report: {task.get('name', 'unnamed task')}",
+        "task": task,
+        "metric": metric,
+        "model_name": str(model.get("name", "")),
+        "model_params": _params(model.get("parameters")),
+        "seed": run.get("seed", ""),
+        "quick": bool(run.get("quick")),
+        "wall": _num(run.get("wall_seconds"), ".0f"),
+        "created": str(results.get("created", "")),
+        "version": str(results.get("shouldtune_version", "")),
+        "verdict_sentence": verdict_sentence(verdict),
+        "fine_tune": bool(verdict.get("fine_tune")),
+        "reasons": [str(r) for r in verdict.get("reasons") or []],
+        "split_note": split_note,
+        "skipped": [
+            {"name": str(s.get("name", "?")), "reason": str(s.get("reason", ""))}
+            for s in results.get("skipped") or []
+        ],
+        "strategies": strategies,
+        "samples": [
+            {"strategy": s, "rows": [_sample_row(r) for r in samples.get(s["name"], [])]}
+            for s in strategies
+            if samples.get(s["name"])
+        ],
+    }
+
+
+def _env(autoescape: bool) -> Environment:
+    env = Environment(
+        loader=FileSystemLoader(TEMPLATES),
+        autoescape=autoescape,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    env.filters["md"] = md_inline
+    env.filters["cell"] = md_cell
+    return env
+
+
+def render_markdown(results: dict, samples: dict[str, list[dict]]) -> str:
+    return _env(False).get_template("report.md.j2").render(**build_context(results, samples))
+
+
+def render_html(results: dict, samples: dict[str, list[dict]]) -> str:
+    return _env(True).get_template("report.html.j2").render(**build_context(results, samples))
+
+
+def _read_jsonl(path: Path) -> list[dict]:
+    rows = []
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError):
+        return []
+    for line in lines:
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError:
+            continue
+        if isinstance(row, dict):
+            rows.append(row)
+    return rows
+
+
+def _is_correct(score: Any) -> bool:
+    return isinstance(score, int | float) and not isinstance(score, bool) and score >= 1.0
+
+
+def _spread(items: list[int], k: int) -> list[int]:
+    """k items evenly spaced over the list, so samples are not all from the start."""
+    k = min(k, len(items))
+    return [items[i * len(items) // k] for i in range(k)]
+
+
+def pick_samples(rows: list[dict], n: int) -> list[dict]:
+    """Up to n rows, half wrong and half right when both exist, in test-set order."""
+    if n <= 0:
+        return []
+    right = [i for i, r in enumerate(rows) if _is_correct(r.get("score"))]
+    wrong = [i for i, r in enumerate(rows) if not _is_correct(r.get("score"))]
+    n_wrong = min(len(wrong), max(n - len(right), (n + 1) // 2))
+    n_right = min(len(right), n - n_wrong)
+    return [rows[i] for i in sorted(_spread(wrong, n_wrong) + _spread(right, n_right))]
+
+
+def load_samples(results: dict, run_dir: Path, n: int) -> dict[str, list[dict]]:
+    samples: dict[str, list[dict]] = {}
+    for s in results.get("strategies") or []:
+        name, rel = s.get("name"), s.get("predictions_file")
+        if not name or not rel:
+            continue
+        samples[name] = pick_samples(_read_jsonl(Path(run_dir) / rel), n)
+    return samples
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    # Not mkstemp: its 0600 mode would make the report unreadable to others despite the umask.
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")
+    try:
+        with open(tmp, "x", encoding="utf-8", newline="\n") as f:
+            f.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def write_reports(results: dict, run_dir: Path, samples_per_strategy: int = 5) -> tuple[Path, Path]:
+    """Write run_dir/report.md and run_dir/report.html atomically; return both paths."""
+    run_dir = Path(run_dir)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    samples = load_samples(results, run_dir, samples_per_strategy)
+    md_path, html_path = run_dir / "report.md", run_dir / "report.html"
+    _write_atomic(md_path, render_markdown(results, samples))
+    _write_atomic(html_path, render_html(results, samples))
+    return md_path, html_path

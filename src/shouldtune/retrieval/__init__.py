@@ -1,0 +1,1 @@
+"""Embeddings and hybrid (BM25 + dense) retrieval over a task's documents."""

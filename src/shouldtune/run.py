@@ -1,0 +1,150 @@
+"""A whole run: validate the task and plan, evaluate every strategy, decide, write results."""
+
+from __future__ import annotations
+
+import gc
+import shutil
+import time
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from . import __version__, strategies
+from .core.errors import InputError
+from .core.fileio import atomic_write_json
+from .core.metrics import load_scorer
+from .core.taskio import load_task
+from .core.types import SCHEMA_VERSION, SkippedStrategy, StrategyResult, Task
+from .core.verdict import decide
+from .progress import NullProgress, Progress
+
+QUICK_MAX_TEST = 30
+QUICK_LATENCY_SAMPLES = 2
+
+
+@dataclass
+class RunOptions:
+    out_dir: Path | None = None
+    only: list[str] | None = None
+    model: str | None = None
+    seed: int = 0
+    quick: bool = False
+    progress: Progress = field(default_factory=NullProgress)
+
+
+@dataclass
+class Plan:
+    task: Task
+    run: list[tuple[str, Any]]
+    skipped: list[SkippedStrategy]
+
+
+def plan(task: Task, only: list[str] | None) -> Plan:
+    """Validate strategy names and options up front: bad input fails before any work."""
+    source = str(task.root / "task.yaml")
+    for name in task.config.options:
+        strategies.check_name(name, f"{source} (options)")
+    for name in task.config.strategies or []:
+        strategies.check_name(name, f"{source} (strategies)")
+    for name in only or []:
+        strategies.check_name(name, "--only")
+    names = only or task.config.strategies or strategies.names()
+    chosen, skipped = [], []
+    for name in dict.fromkeys(names):
+        strategy = strategies.create(name, task.config.options.get(name), source)
+        reason = strategy.skip_reason(task)
+        if reason:
+            skipped.append(SkippedStrategy(name, reason))
+        else:
+            chosen.append((name, strategy))
+    if not chosen:
+        raise InputError(
+            "no strategy applies to this task: "
+            + "; ".join(f"{s.name}: {s.reason}" for s in skipped),
+            source,
+        )
+    return Plan(task, chosen, skipped)
+
+
+def default_out_dir(task: Task) -> Path:
+    stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
+    return Path("runs") / f"{task.name}-{stamp}"
+
+
+def run_task(task_dir: str | Path, opts: RunOptions) -> dict[str, Any]:
+    task = load_task(task_dir)
+    if opts.quick:
+        task.test = task.test[:QUICK_MAX_TEST]
+    the_plan = plan(task, opts.only)
+    scorer = load_scorer(task.metric, task.root)
+    from .models.bundled import resolve_model
+
+    model_name, model_dir = resolve_model(opts.model or task.config.model)
+    out_dir = opts.out_dir or default_out_dir(task)
+    # Work in a hidden sibling folder; it becomes out_dir only when the run completes.
+    work = out_dir.with_name(f".{out_dir.name}.partial")
+    shutil.rmtree(work, ignore_errors=True)
+    work.mkdir(parents=True)
+    results = _execute(the_plan, opts, model_name, model_dir, scorer, work)
+    from .report import write_reports
+
+    atomic_write_json(work / "results.json", results)
+    write_reports(results, work)
+    if out_dir.exists():
+        shutil.rmtree(out_dir)
+    work.rename(out_dir)
+    return results
+
+
+def _execute(
+    the_plan: Plan, opts: RunOptions, model_name: str, model_dir: Path, scorer: Any, work: Path
+) -> dict[str, Any]:
+    from .eval.evaluate import evaluate
+    from .models.lm import LanguageModel
+    from .retrieval.embed import MiniLMEmbedder
+    from .strategies.base import RunContext
+
+    task, started = the_plan.task, time.perf_counter()
+    ctx = RunContext(
+        task=task,
+        seed=opts.seed,
+        quick=opts.quick,
+        work_dir=work,
+        progress=opts.progress,
+        lm_loader=lambda: LanguageModel.load(model_name, model_dir),
+        embedder_loader=MiniLMEmbedder,
+    )
+    cfg = task.config.eval
+    latency_n = QUICK_LATENCY_SAMPLES if opts.quick else cfg.latency_samples
+    results: list[StrategyResult] = []
+    while the_plan.run:  # pop, so a tuned model is freed before the next strategy starts
+        _name, strategy = the_plan.run.pop(0)
+        results.append(evaluate(strategy, ctx, scorer, work, latency_n, cfg.bootstrap_samples))
+        del strategy
+        gc.collect()
+    verdict = decide(results, seed=opts.seed)
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "created": datetime.now(UTC).isoformat(timespec="seconds"),
+        "shouldtune_version": __version__,
+        "task": {
+            "name": task.name,
+            "description": task.description,
+            "n_train": len(task.train),
+            "n_test": len(task.test),
+            "metric": task.metric,
+            "test_is_split": task.test_is_split,
+            "n_docs": len(task.docs),
+        },
+        "model": {"name": model_name, "parameters": ctx._lm.parameters if ctx._lm else None},
+        "run": {
+            "seed": opts.seed,
+            "quick": opts.quick,
+            "wall_seconds": round(time.perf_counter() - started, 1),
+        },
+        "verdict": asdict(verdict),
+        "strategies": [r.to_json() for r in results],
+        "skipped": [asdict(s) for s in the_plan.skipped],
+        "audit": None,
+    }

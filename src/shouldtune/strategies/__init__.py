@@ -1,0 +1,45 @@
+"""The strategy registry: adding a strategy is a new module plus one line here."""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+from pydantic import ValidationError
+
+from ..core.config import describe_validation_error
+from ..core.errors import InputError
+
+REGISTRY: dict[str, str] = {
+    "zero_shot": "shouldtune.strategies.zero_shot:ZeroShot",
+    "few_shot": "shouldtune.strategies.few_shot:FewShot",
+    "few_shot_knn": "shouldtune.strategies.few_shot:KnnFewShot",
+    "rag": "shouldtune.strategies.rag:Rag",
+    "lora": "shouldtune.strategies.lora:Lora",
+}
+
+
+def names() -> list[str]:
+    return list(REGISTRY)
+
+
+def check_name(name: str, source: str = "") -> None:
+    if name not in REGISTRY:
+        where = f" in {source}" if source else ""
+        raise InputError(f"unknown strategy {name!r}{where}; valid: {', '.join(REGISTRY)}")
+
+
+def strategy_class(name: str) -> Any:
+    check_name(name)
+    module_name, cls_name = REGISTRY[name].split(":")
+    return getattr(importlib.import_module(module_name), cls_name)
+
+
+def create(name: str, options: dict[str, Any] | None = None, source: str = "task.yaml") -> Any:
+    """Instantiate a strategy with validated options; bad options raise InputError."""
+    cls = strategy_class(name)
+    try:
+        opts = cls.Options.model_validate(options or {})
+    except ValidationError as exc:
+        raise InputError(f"options.{name}: {describe_validation_error(exc)}", source) from None
+    return cls(opts)

@@ -1,0 +1,16 @@
+"""zero_shot: the instruction and the input, through the model's chat template."""
+
+from __future__ import annotations
+
+from ..core.prompts import chat
+from ..core.types import Example
+from .base import ChatStrategy, Options, RunContext
+
+
+class ZeroShot(ChatStrategy):
+    name = "zero_shot"
+    kind = "prompting"
+    Options = Options
+
+    def messages(self, example: Example, ctx: RunContext) -> list[dict[str, str]]:
+        return chat(ctx.task.instruction, example.input, example.system)
