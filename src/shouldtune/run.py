@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from . import __version__, strategies
-from .core.errors import InputError
+from .core.errors import AuditBlocked, InputError
 from .core.fileio import atomic_write_json
 from .core.metrics import load_scorer
 from .core.taskio import load_task
@@ -30,6 +30,7 @@ class RunOptions:
     model: str | None = None
     seed: int = 0
     quick: bool = False
+    allow_audit_failures: bool = False
     progress: Progress = field(default_factory=NullProgress)
 
 
@@ -81,12 +82,14 @@ def run_task(task_dir: str | Path, opts: RunOptions) -> dict[str, Any]:
     from .models.bundled import resolve_model
 
     model_name, model_dir = resolve_model(opts.model or task.config.model)
+    audit = audit_task(task, model_dir, opts.allow_audit_failures)
     out_dir = opts.out_dir or default_out_dir(task)
     # Work in a hidden sibling folder; it becomes out_dir only when the run completes.
     work = out_dir.with_name(f".{out_dir.name}.partial")
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
     results = _execute(the_plan, opts, model_name, model_dir, scorer, work)
+    results["audit"] = audit.to_json()
     from .report import write_reports
 
     atomic_write_json(work / "results.json", results)
@@ -95,6 +98,33 @@ def run_task(task_dir: str | Path, opts: RunOptions) -> dict[str, Any]:
         shutil.rmtree(out_dir)
     work.rename(out_dir)
     return results
+
+
+def audit_task(task: Task, model_dir: Path, allow_failures: bool) -> Any:
+    """Garbage in, garbage out: audit the data with the model's own tokenizer first."""
+    import json
+
+    from transformers import AutoTokenizer
+
+    from .audit import run_audit
+
+    tokenizer = AutoTokenizer.from_pretrained(model_dir)
+    config = json.loads((model_dir / "config.json").read_text())
+    report = run_audit(
+        task.train,
+        task.test,
+        count_tokens=lambda text: len(tokenizer(text, add_special_tokens=False)["input_ids"]),
+        context_length=config.get("max_position_embeddings"),
+        instruction=task.instruction,
+    )
+    if report.blocking and not allow_failures:
+        found = "; ".join(f"{f.check} ({f.count}): {f.message}" for f in report.blocking)
+        raise AuditBlocked(
+            report,
+            f"the data audit found blocking problems: {found}. "
+            "Fix the data, or rerun with --allow-audit-failures to go on anyway.",
+        )
+    return report
 
 
 def _execute(

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
@@ -10,7 +11,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from ..core.errors import InputError
+from ..core.errors import AuditBlocked, InputError
 
 app = typer.Typer(
     add_completion=False,
@@ -21,6 +22,22 @@ err = Console(stderr=True)
 out = Console()
 
 
+@contextmanager
+def user_errors() -> Iterator[None]:
+    """Bad input is one line on stderr and exit 2 (a blocked audit: exit 1), no traceback."""
+    try:
+        yield
+    except AuditBlocked as exc:
+        from .audit_cmd import render_report
+
+        render_report(exc.report, err)
+        err.print(f"error: {exc}", highlight=False, soft_wrap=True, markup=False)
+        raise typer.Exit(1) from None
+    except InputError as exc:
+        err.print(f"error: {exc}", highlight=False, soft_wrap=True, markup=False)
+        raise typer.Exit(2) from None
+
+
 def _run(
     task_dir: Path,
     out_dir: Path | None,
@@ -28,16 +45,23 @@ def _run(
     model: str | None,
     seed: int,
     quick: bool,
+    allow_audit_failures: bool = False,
 ) -> None:
     from ..run import RunOptions, run_task
     from .progress import RichProgress
 
     names = [n.strip() for n in only.split(",") if n.strip()] if only else None
-    with RichProgress(err) as progress:
+    with user_errors(), RichProgress(err) as progress:
         results = run_task(
             task_dir,
             RunOptions(
-                out_dir=out_dir, only=names, model=model, seed=seed, quick=quick, progress=progress
+                out_dir=out_dir,
+                only=names,
+                model=model,
+                seed=seed,
+                quick=quick,
+                progress=progress,
+                allow_audit_failures=allow_audit_failures,
             ),
         )
     _print_summary(results)
@@ -73,9 +97,26 @@ def run(
     model: Annotated[str | None, typer.Option(help="Bundled model name or local folder")] = None,
     seed: Annotated[int, typer.Option(help="Seed for splits, sampling and training")] = 0,
     quick: Annotated[bool, typer.Option(help="Smaller test set, one epoch: a fast look")] = False,
+    allow_audit_failures: Annotated[
+        bool, typer.Option(help="Run even when the data audit finds blocking problems")
+    ] = False,
 ) -> None:
     """Run every applicable strategy on TASK_DIR and write results.json and the report."""
-    _run(task_dir, out, only, model, seed, quick)
+    _run(task_dir, out, only, model, seed, quick, allow_audit_failures)
+
+
+@app.command()
+def audit(
+    task_dir: Annotated[Path, typer.Argument(help="Task folder to audit")],
+    strict: Annotated[bool, typer.Option(help="Exit 1 on warnings too")] = False,
+    json_out: Annotated[Path | None, typer.Option("--json", help="Write findings as JSON")] = None,
+) -> None:
+    """Audit the task's data (duplicates, leakage, label noise, personal data...): exit 0/1."""
+    from .audit_cmd import audit_command
+
+    with user_errors():
+        code = audit_command(task_dir, strict, json_out)
+    raise typer.Exit(code)
 
 
 @app.command()
@@ -83,7 +124,9 @@ def demo(out: Annotated[Path | None, typer.Option("--out")] = None) -> None:
     """Run the bundled example task end to end."""
     from ..examples import demo_task_dir
 
-    _run(demo_task_dir(), out, None, None, 0, False)
+    with user_errors():
+        task_dir = demo_task_dir()
+    _run(task_dir, out, None, None, 0, False)
 
 
 @app.command()
@@ -101,21 +144,4 @@ def models() -> None:
 
 
 def main() -> None:
-    try:
-        app(standalone_mode=False)
-    except InputError as exc:
-        # One line naming the file, line and problem; never a traceback for bad input.
-        err.print(f"error: {exc}", highlight=False, soft_wrap=True, markup=False)
-        sys.exit(2)
-    except typer.Exit as exc:
-        sys.exit(exc.exit_code)
-    except (typer.Abort, KeyboardInterrupt):
-        err.print("aborted")
-        sys.exit(130)
-    except Exception as exc:  # click usage errors
-        import click
-
-        if isinstance(exc, click.ClickException):
-            exc.show()
-            sys.exit(2)
-        raise
+    app()

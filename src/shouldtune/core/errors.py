@@ -19,3 +19,11 @@ class InputError(Exception):
         if self.file and self.line is not None:
             where += f":{self.line}"
         return f"{where}: {self.message}" if where else self.message
+
+
+class AuditBlocked(Exception):
+    """The data audit found blocking problems; the run stops unless told to go on."""
+
+    def __init__(self, report: object, summary: str):
+        self.report = report
+        super().__init__(summary)

@@ -129,7 +129,7 @@ def train(
                 optimizer.step()
                 schedule.step()
                 optimizer.zero_grad()
-            losses.append(float(loss))
+            losses.append(loss.item())
             report.train_tokens += int(batch["attention_mask"].sum())
             report.steps += 1
             if on_step:

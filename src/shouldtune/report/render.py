@@ -150,12 +150,46 @@ def build_context(results: dict, samples: dict[str, list[dict]]) -> dict[str, An
             {"name": str(s.get("name", "?")), "reason": str(s.get("reason", ""))}
             for s in results.get("skipped") or []
         ],
+        "audit": _audit_rows(results.get("audit")),
         "strategies": strategies,
         "samples": [
             {"strategy": s, "rows": [_sample_row(r) for r in samples.get(s["name"], [])]}
             for s in strategies
             if samples.get(s["name"])
         ],
+    }
+
+
+SEVERITY_ORDER = {"blocking": 0, "warning": 1, "info": 2}
+
+
+def _audit_rows(audit: dict | None) -> dict[str, Any] | None:
+    """Findings worth a reader's time: everything but the empty info rows."""
+    if not audit:
+        return None
+    findings = [
+        f for f in audit.get("findings") or [] if f.get("severity") != "info" or f.get("count")
+    ]
+    findings.sort(key=lambda f: SEVERITY_ORDER.get(f.get("severity", "info"), 3))
+    rows = [
+        {
+            "severity": str(f.get("severity", "")),
+            "check": str(f.get("check", "")),
+            "count": f.get("count", 0),
+            "message": str(f.get("message", "")),
+            "examples": [
+                truncate(f"{e.get('source', '')} {e.get('excerpt', '')}".strip(), 160)
+                for e in (f.get("examples") or [])[:5]
+            ],
+        }
+        for f in findings
+    ]
+    summary = audit.get("summary") or {}
+    return {
+        "rows": rows,
+        "blocking": summary.get("blocking", 0),
+        "warning": summary.get("warning", 0),
+        "seconds": _num(audit.get("seconds"), ".1f"),
     }
 
 
