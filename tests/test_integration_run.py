@@ -1,0 +1,90 @@
+"""End to end on the real bundled model: `shouldtune run` writes every promised field."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+EXAMPLE = REPO / "examples" / "ticket-codes"
+STRATEGY_KEYS = {
+    "name",
+    "kind",
+    "quality",
+    "latency_ms",
+    "tokens_per_s",
+    "prompt_tokens_mean",
+    "train_seconds",
+    "peak_rss_mb",
+    "predictions_file",
+}
+
+
+def _small_task(root: Path) -> Path:
+    task = root / "task"
+    (task / "docs").mkdir(parents=True)
+    train = (EXAMPLE / "train.jsonl").read_text().splitlines()[:24]
+    test = (EXAMPLE / "test.jsonl").read_text().splitlines()[:6]
+    (task / "train.jsonl").write_text("\n".join(train) + "\n")
+    (task / "test.jsonl").write_text("\n".join(test) + "\n")
+    (task / "docs" / "sheet.md").write_text((EXAMPLE / "docs" / "order-code-sheet.md").read_text())
+    (task / "task.yaml").write_text(
+        "name: tiny-ticket-codes\n"
+        "instruction: Write the order code for this message.\n"
+        "metric: token_f1\n"
+        "generation: {max_new_tokens: 20}\n"
+        "options: {few_shot: {k: 2}, few_shot_knn: {k: 2}}\n"
+    )
+    return task
+
+
+@pytest.mark.integration
+def test_run_on_bundled_model_writes_results(tmp_path: Path) -> None:
+    task = _small_task(tmp_path)
+    out = tmp_path / "run"
+    proc = subprocess.run(
+        [sys.executable, "-m", "shouldtune.cli", "run", str(task), "--out", str(out), "--quick"],
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    results = json.loads((out / "results.json").read_text())
+
+    assert results["schema_version"] == 1
+    assert results["task"] == results["task"] | {
+        "name": "tiny-ticket-codes",
+        "n_train": 24,
+        "n_test": 6,
+        "metric": "token_f1",
+    }
+    assert results["model"]["name"] == "smollm2-135m-instruct"
+    assert 130e6 < results["model"]["parameters"] < 140e6
+    names = [s["name"] for s in results["strategies"]]
+    assert names == ["zero_shot", "few_shot", "few_shot_knn", "rag", "lora"]
+    for s in results["strategies"]:
+        assert s.keys() >= STRATEGY_KEYS
+        q = s["quality"]
+        assert q["metric"] == "token_f1"
+        assert 0 <= q["ci_low"] <= q["score"] <= q["ci_high"] <= 1
+        assert s["latency_ms"]["p50"] > 0 and s["latency_ms"]["p95"] >= s["latency_ms"]["p50"]
+        assert s["peak_rss_mb"] > 100
+        rows = (out / s["predictions_file"]).read_text().splitlines()
+        assert len(rows) == 6
+        assert {"input", "expected", "predicted", "score"} <= json.loads(rows[0]).keys()
+    by_name = {s["name"]: s for s in results["strategies"]}
+    assert by_name["lora"]["train_seconds"] > 0 and by_name["zero_shot"]["train_seconds"] == 0
+    # Few-shot prompts carry demonstrations; RAG prompts carry the retrieved sheet.
+    assert by_name["few_shot"]["prompt_tokens_mean"] > by_name["zero_shot"]["prompt_tokens_mean"]
+    assert by_name["rag"]["prompt_tokens_mean"] > by_name["zero_shot"]["prompt_tokens_mean"]
+    verdict = results["verdict"]
+    assert verdict["recommended"] in names and isinstance(verdict["fine_tune"], bool)
+    assert verdict["reasons"] and any(c.isdigit() for c in verdict["reasons"][0])
+    assert results["audit"]["summary"]["blocking"] == 0
+    html = (out / "report.html").read_text()
+    assert "Verdict" in html and html.index("Verdict") < html.index("zero_shot")
+    assert (out / "report.md").is_file()
