@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+from types import SimpleNamespace
 
 import torch
 
@@ -113,17 +114,23 @@ def test_render_without_a_chat_template(tiny_lm):
 
 
 class ScriptedModel(torch.nn.Module):
-    """Stands in for a causal LM: records its inputs, appends a fixed continuation."""
+    """Stands in for a causal LM: records its inputs, emits a fixed continuation (one token
+    per forward call, the same for every row)."""
 
-    def __init__(self, continuation: list[int]):
+    def __init__(self, continuation: list[int], vocab_size: int):
         super().__init__()
+        from transformers import LlamaConfig
+
+        self.config = LlamaConfig(vocab_size=vocab_size, num_hidden_layers=1)
         self.continuation = continuation
         self.calls = []
 
-    def generate(self, input_ids, attention_mask, max_new_tokens, **kwargs):
-        self.calls.append((input_ids.clone(), attention_mask.clone(), kwargs))
-        tail = torch.tensor([self.continuation[:max_new_tokens]] * input_ids.shape[0])
-        return torch.cat([input_ids, tail], dim=1)
+    def forward(self, input_ids, attention_mask, position_ids, cache=None, **kwargs):
+        self.calls.append((input_ids.clone(), attention_mask.clone(), position_ids.clone()))
+        token = self.continuation[min(len(self.calls), len(self.continuation)) - 1]
+        logits = torch.zeros(input_ids.shape[0], 1, self.config.vocab_size)
+        logits[:, :, token] = 1.0
+        return SimpleNamespace(logits=logits)
 
 
 def test_generation_stops_at_im_end_and_pads_on_the_left(tiny_tokenizer):
@@ -131,12 +138,15 @@ def test_generation_stops_at_im_end_and_pads_on_the_left(tiny_tokenizer):
     im_end, pad = tok.convert_tokens_to_ids("<|im_end|>"), tok.pad_token_id
     answer = tok("Paris", add_special_tokens=False)["input_ids"]
     junk = tok(" and more", add_special_tokens=False)["input_ids"]
-    model = ScriptedModel(answer + [im_end] + junk)
+    model = ScriptedModel(answer + [im_end] + junk, len(tok))
     lm = LanguageModel("scripted", model, tok)
-    gens = lm.generate(convos(["Hi", "What is the capital of France?"]), max_new_tokens=20)
+    gens = lm.generate(
+        convos(["Hi", "What is the capital of France?"]), max_new_tokens=20, reuse_prefix=False
+    )
     assert [g.text for g in gens] == ["Paris", "Paris"]
     assert [g.new_tokens for g in gens] == [len(answer) + 1] * 2
-    ids, mask, kwargs = model.calls[0]
+    assert len(model.calls) == len(answer) + 1  # nothing is computed after the stop token
+    ids, mask, positions = model.calls[0]
     assert ids.shape[0] == 2
     width = ids.shape[1]
     n_pad = width - gens[0].prompt_tokens
@@ -144,15 +154,15 @@ def test_generation_stops_at_im_end_and_pads_on_the_left(tiny_tokenizer):
     assert ids[0, :n_pad].tolist() == [pad] * n_pad  # left padding on the shorter prompt
     assert mask[0].tolist() == [0] * n_pad + [1] * (width - n_pad)
     assert mask[1].tolist() == [1] * width
-    assert kwargs["do_sample"] is False
-    assert im_end in kwargs["eos_token_id"]
-    assert kwargs["pad_token_id"] == pad
+    # Real tokens keep their unpadded positions.
+    assert positions[0, n_pad:].tolist() == list(range(width - n_pad))
+    assert positions[1].tolist() == list(range(width))
 
 
 def test_generation_without_a_stop_counts_every_token(tiny_tokenizer):
     tok = tiny_tokenizer
     words = tok(" one two three four", add_special_tokens=False)["input_ids"]
-    lm = LanguageModel("scripted", ScriptedModel(words), tok)
+    lm = LanguageModel("scripted", ScriptedModel(words, len(tok)), tok)
     (gen,) = lm.generate(convos(["Count"]), max_new_tokens=len(words))
     assert gen.text == "one two three four"
     assert gen.new_tokens == len(words)

@@ -155,7 +155,9 @@ def test_untrusted_text_is_escaped(tmp_path: Path) -> None:
     assert "<b>x</b>" not in page
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
     assert "&lt;/textarea&gt;" in page
-    assert "<script" not in page.lower() and "http" not in page  # no JS, no external URLs
+    # One script, ours (allowed by hash in the CSP); no external URLs but SVG namespaces.
+    assert page.lower().count("<script") == 1 and "<script>(function" in page
+    assert not re.findall(r"https?://(?!www\.w3\.org/)", page)
 
     md = render_markdown(results, samples)
     assert "<script>" not in md and "</textarea>" not in md
@@ -214,7 +216,10 @@ def test_write_reports_is_atomic_and_clean(tmp_path: Path) -> None:
     before = set(tmp_path.iterdir())
     md_path, html_path = write_reports(results, tmp_path, samples_per_strategy=2)
     assert (md_path, html_path) == (tmp_path / "report.md", tmp_path / "report.html")
-    assert set(tmp_path.iterdir()) == before | {html_path}
+    plots = tmp_path / "plots"
+    assert set(tmp_path.iterdir()) == before | {html_path, plots}
+    assert {p.name for p in plots.iterdir()} == {"scatter.svg", "quality.svg", "latency.svg"}
+    assert "](plots/scatter.svg)" in md_path.read_text(encoding="utf-8")
     md = md_path.read_text(encoding="utf-8")
     assert md != "stale" and "Sample predictions" in md
     assert html_path.read_text(encoding="utf-8").startswith("<!DOCTYPE html>")

@@ -5,7 +5,6 @@ InputError (unreadable task) propagates: the CLI wrapper prints it and exits 2.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +13,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from ..audit import AuditReport, Finding, run_audit
+from ..core.fileio import atomic_write_json
 from ..core.taskio import load_task
 
 STYLE = {"blocking": "bold red", "warning": "yellow", "info": "dim"}
@@ -66,9 +66,7 @@ def audit_command(task_dir: Path, strict: bool = False, json_out: Path | None = 
     report = run_audit(task.train, task.test, instruction=task.instruction)
     render_report(report)
     if json_out is not None:
-        json_out.parent.mkdir(parents=True, exist_ok=True)
-        text = json.dumps(report.to_json(), indent=2, ensure_ascii=False)
-        json_out.write_text(text + "\n", encoding="utf-8")
+        atomic_write_json(json_out, report.to_json())
     code = report.exit_code(strict)
     if code:
         reason = "blocking findings" if report.blocking else "warnings (--strict)"

@@ -1,4 +1,4 @@
-"""`shouldtune` command line: run, demo, models, audit."""
+"""`shouldtune` command line: run, audit, compare, export, demo, models."""
 
 from __future__ import annotations
 
@@ -46,7 +46,9 @@ def _run(
     seed: int,
     quick: bool,
     allow_audit_failures: bool = False,
+    **more: object,
 ) -> None:
+    """`more`: further RunOptions fields (candidates, backend_url, ...)."""
     from ..run import RunOptions, run_task
     from .progress import RichProgress
 
@@ -62,6 +64,7 @@ def _run(
                 quick=quick,
                 progress=progress,
                 allow_audit_failures=allow_audit_failures,
+                **more,  # type: ignore[arg-type]
             ),
         )
     _print_summary(results)
@@ -82,6 +85,9 @@ def _print_summary(results: dict) -> None:
             f"{s['train_seconds']:.0f}",
         )
     out.print(table)
+    from .notes import print_notes
+
+    print_notes(out, results)
     v = results["verdict"]
     head = "fine-tune" if v["fine_tune"] else "don't fine-tune"
     out.print(f"[bold]Verdict: {head} — use {v['recommended']}[/]")
@@ -100,9 +106,32 @@ def run(
     allow_audit_failures: Annotated[
         bool, typer.Option(help="Run even when the data audit finds blocking problems")
     ] = False,
+    candidate: Annotated[
+        list[str] | None,
+        typer.Option(help="Another model to evaluate zero-shot (folder or cached hub id); repeat"),
+    ] = None,
+    backend_url: Annotated[
+        str | None, typer.Option(help="OpenAI-compatible server for prompting, e.g. http://h/v1")
+    ] = None,
+    backend_model: Annotated[str | None, typer.Option(help="Model name on that server")] = None,
+    backend_key_env: Annotated[
+        str | None, typer.Option(help="Environment variable holding the server's API key")
+    ] = None,
 ) -> None:
     """Run every applicable strategy on TASK_DIR and write results.json and the report."""
-    _run(task_dir, out, only, model, seed, quick, allow_audit_failures)
+    _run(
+        task_dir,
+        out,
+        only,
+        model,
+        seed,
+        quick,
+        allow_audit_failures,
+        candidates=candidate or [],
+        backend_url=backend_url,
+        backend_model=backend_model,
+        backend_key_env=backend_key_env,
+    )
 
 
 @app.command()
@@ -120,6 +149,33 @@ def audit(
 
 
 @app.command()
+def compare(
+    run_a: Annotated[Path, typer.Argument(help="The earlier run folder (has results.json)")],
+    run_b: Annotated[Path, typer.Argument(help="The later run folder")],
+    examples: Annotated[int, typer.Option(help="Changed answers to list")] = 10,
+    json_out: Annotated[Path | None, typer.Option("--json", help="Write the diff as JSON")] = None,
+) -> None:
+    """What changed from RUN_A to RUN_B: scores, latency, the verdict, the answers."""
+    from .compare_cmd import compare_command
+
+    with user_errors():
+        compare_command(run_a, run_b, examples, json_out)
+
+
+@app.command()
+def export(
+    run_dir: Annotated[Path, typer.Argument(help="A finished run folder")],
+    strategy: Annotated[str, typer.Argument(help="Fine-tune to export: lora, full, layerwise")],
+    out: Annotated[Path, typer.Option("--out", help="Folder to write the model to")],
+) -> None:
+    """Write a run's fine-tuned model as a merged float32 safetensors model plus tokenizer."""
+    from .export_cmd import export_command
+
+    with user_errors():
+        export_command(run_dir, strategy, out)
+
+
+@app.command()
 def demo(out: Annotated[Path | None, typer.Option("--out")] = None) -> None:
     """Run the bundled example task end to end."""
     from ..examples import demo_task_dir
@@ -130,8 +186,21 @@ def demo(out: Annotated[Path | None, typer.Option("--out")] = None) -> None:
 
 
 @app.command()
-def models() -> None:
-    """List the models usable here: bundled packages, or any local model folder."""
+def models(
+    search: Annotated[
+        str | None, typer.Option(help="Search the Hugging Face Hub for fine-tuned models")
+    ] = None,
+    task: Annotated[
+        str | None, typer.Option(help="With --search: a pipeline task, e.g. text-classification")
+    ] = None,
+    limit: Annotated[int, typer.Option(help="With --search: at most this many models")] = 10,
+) -> None:
+    """List the models usable here (bundled, local folders), or search the Hub for candidates."""
+    if search is not None or task is not None:
+        from .hub_cmd import search_command
+
+        search_command(out, search or "", task, limit)
+        return
     from ..models.bundled import list_models
 
     table = Table(title="models")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import reprlib
 from pathlib import Path
 from typing import Any
 
@@ -9,6 +10,10 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from .errors import InputError
+
+# Received values are quoted cut short: a hostile task.yaml may hold huge or aliased data.
+_SHORT = reprlib.Repr()
+_SHORT.maxlevel, _SHORT.maxdict, _SHORT.maxlist, _SHORT.maxstring, _SHORT.maxother = 2, 4, 4, 60, 60
 
 
 class Strict(BaseModel):
@@ -27,12 +32,61 @@ class SplitConfig(Strict):
 class GenerationConfig(Strict):
     max_new_tokens: int = Field(48, ge=1, le=2048)
     batch_size: int = Field(8, ge=1, le=256)
+    # Extra stop strings (EOS and <|im_end|> always stop); the answer is cut before them.
+    stop: list[str] = Field(default_factory=list, max_length=16)
+
+
+class CostConfig(Strict):
+    """Prices that turn measured seconds and tokens into money (core/cost.py)."""
+
+    price_per_hour: float = Field(1.0, ge=0, description="the machine running the model")
+    currency: str = Field("USD", min_length=1, max_length=8)
+    # A hosted model's prices, for the alternatives that need no training (a side left out: 0).
+    api_input_per_million: float | None = Field(None, ge=0)
+    api_output_per_million: float | None = Field(None, ge=0)
+    requests_per_day: float | None = Field(None, gt=0, description="your expected volume")
 
 
 class EvalConfig(Strict):
     latency_samples: int = Field(6, ge=1, le=1000)
     bootstrap_samples: int = Field(2000, ge=100, le=100_000)
     max_test: int | None = Field(None, ge=1)
+
+
+class BackendConfig(Strict):
+    """A served OpenAI-compatible model for the prompting strategies. The key itself never
+    goes in task.yaml: only the name of the environment variable that holds it."""
+
+    base_url: str = Field(min_length=1, pattern=r"^https?://")
+    model: str = Field(min_length=1)
+    api_key_env: str | None = None
+    timeout_s: float = Field(60.0, gt=0, le=3600)
+    max_retries: int = Field(4, ge=0, le=20)
+
+
+class SlickConfig(Strict):
+    """Known/unknown analysis of the training data (probes/slick.py)."""
+
+    enabled: bool = True
+    max_examples: int = Field(24, ge=1, le=100_000, description="seeded sample of train")
+    prompts: int = Field(3, ge=1, le=20, description="few-shot prompts, greedy under each")
+    shots: int = Field(4, ge=0, le=16)
+    samples: int = Field(2, ge=0, le=64, description="temperature samples per example")
+    temperature: float = Field(0.5, gt=0, le=2)
+    warn_unknown_share: float = Field(0.5, ge=0, le=1)
+
+
+class ProbesConfig(Strict):
+    """Hallucination and forgetting probes run before and after every fine-tune."""
+
+    enabled: bool = True
+    quick: bool = False  # fewer items and SliCK queries; `shouldtune run --quick` implies it
+    answerable: int = Field(40, ge=0, le=200)
+    unanswerable: int = Field(40, ge=0, le=200)
+    general: int = Field(60, ge=0, le=1000)
+    max_new_tokens: int = Field(24, ge=1, le=256)
+    batch_size: int = Field(16, ge=1, le=256)
+    slick: SlickConfig = Field(default_factory=SlickConfig)
 
 
 class TaskConfig(Strict):
@@ -46,6 +100,9 @@ class TaskConfig(Strict):
     split: SplitConfig = Field(default_factory=SplitConfig)
     generation: GenerationConfig = Field(default_factory=GenerationConfig)
     eval: EvalConfig = Field(default_factory=EvalConfig)
+    backend: BackendConfig | None = None
+    probes: ProbesConfig = Field(default_factory=ProbesConfig)
+    cost: CostConfig = Field(default_factory=CostConfig)
 
     @field_validator("metric")
     @classmethod
@@ -66,7 +123,9 @@ def describe_validation_error(err: ValidationError) -> str:
     received = first.get("input")
     more = len(err.errors()) - 1
     tail = f" ({more} more problem{'s' if more > 1 else ''})" if more else ""
-    return f"key '{key}': {msg}; got {received!r}{tail}"
+    got = _SHORT.repr(received)
+    got = got if len(got) <= 120 else got[:117] + "..."
+    return f"key '{key}': {msg}; got {got}{tail}"
 
 
 def parse_task_config(path: Path) -> TaskConfig:
@@ -83,6 +142,8 @@ def parse_task_config(path: Path) -> TaskConfig:
         line = mark.line + 1 if mark is not None else None
         problem = getattr(exc, "problem", None) or "invalid YAML"
         raise InputError(f"invalid YAML: {problem}", path, line) from None
+    except RecursionError:
+        raise InputError("invalid YAML: nested too deeply", path) from None
     if not isinstance(raw, dict):
         raise InputError(f"expected a mapping of keys, got {type(raw).__name__}", path)
     try:

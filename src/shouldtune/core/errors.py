@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 
@@ -18,7 +19,16 @@ class InputError(Exception):
         where = self.file or ""
         if self.file and self.line is not None:
             where += f":{self.line}"
-        return f"{where}: {self.message}" if where else self.message
+        text = f"{where}: {self.message}" if where else self.message
+        return one_line(text)
+
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def one_line(text: str) -> str:
+    """Control characters from user data escaped: one line, no terminal escape sequences."""
+    return _CONTROL.sub(lambda m: repr(m.group())[1:-1], text)
 
 
 class AuditBlocked(Exception):

@@ -85,17 +85,25 @@ def read_jsonl(path: Path) -> list[Example]:
             raise InputError(
                 f"malformed JSON: {exc.msg} (column {exc.colno})", path, number
             ) from None
+        except RecursionError:
+            raise InputError("JSON nested too deeply", path, number) from None
+        except ValueError as exc:  # e.g. an integer over Python's 4300-digit limit
+            raise InputError(f"malformed JSON: {exc}", path, number) from None
         examples.append(parse_record(record, path, number))
     if not examples:
         raise InputError("no examples (the file is empty)", path)
     return examples
 
 
-def read_docs(folder: Path) -> list[Document]:
+def read_docs(folder: Path, root: Path | None = None) -> list[Document]:
+    """Every .md/.txt under folder; one that links outside `root` is an error, not data."""
+    inside = (root or folder).resolve()
     docs = []
     for path in sorted(folder.rglob("*")):
         if not path.is_file() or path.suffix.lower() not in DOC_SUFFIXES:
             continue
+        if inside not in path.resolve().parents:
+            raise InputError("links to a file outside the task folder", path)
         try:
             text = path.read_text(encoding="utf-8")
         except UnicodeDecodeError as exc:
@@ -133,7 +141,7 @@ def load_task(task_dir: str | Path) -> Task:
     if config.eval.max_test is not None:
         test = test[: config.eval.max_test]
     docs_dir = root / "docs"
-    docs = read_docs(docs_dir) if docs_dir.is_dir() else []
+    docs = read_docs(docs_dir, root) if docs_dir.is_dir() else []
     return Task(
         name=config.name,
         instruction=config.instruction,

@@ -6,7 +6,7 @@ import random
 from collections.abc import Sequence
 from typing import Any
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from ..core.config import StrategyOptions
 from ..core.prompts import chat
@@ -28,11 +28,42 @@ class FineTuneOptions(StrategyOptions):
     evals_per_epoch: int = Field(1, ge=1, le=100)
     patience: int = Field(1, ge=1)
     max_length: int = Field(512, ge=16)
+    # Learning-rate sweep on the dev split: each candidate trains a short budget, the
+    # lowest dev loss wins and is then trained fully. Default candidates: lr/3, lr, 3 lr.
+    lr_sweep: bool = True
+    lr_candidates: list[float] | None = Field(None, min_length=1, max_length=10)
+    sweep_max_steps: int = Field(40, ge=1, description="batches per candidate (<= 1 epoch)")
+    # Learning curve: also train on these fractions of train and score each on test.
+    # None = auto: only when the projected extra training time fits the budget.
+    learning_curve: bool | None = None
+    learning_curve_fractions: list[float] = Field([0.25, 0.5], min_length=1, max_length=6)
+    learning_curve_budget_s: float = Field(120.0, ge=0)
 
-    def train_config(self, seed: int, quick: bool) -> TrainConfig:
+    @field_validator("lr_candidates")
+    @classmethod
+    def _positive_rates(cls, value: list[float] | None) -> list[float] | None:
+        if value is not None and any(not 0 < v <= 1 for v in value):
+            raise ValueError("learning rates must lie in (0, 1]")
+        return value
+
+    @field_validator("learning_curve_fractions")
+    @classmethod
+    def _fractions(cls, value: list[float]) -> list[float]:
+        if any(not 0 < v < 1 for v in value):
+            raise ValueError("fractions must lie strictly between 0 and 1 (1.0 is the main run)")
+        return sorted(set(value))
+
+    def candidates(self) -> list[float]:
+        if self.lr_candidates:
+            return list(self.lr_candidates)
+        return [float(f"{self.learning_rate * f:.2g}") for f in (1 / 3, 1, 3)]
+
+    def train_config(
+        self, seed: int, quick: bool, learning_rate: float | None = None
+    ) -> TrainConfig:
         return TrainConfig(
             epochs=1 if quick else self.epochs,
-            learning_rate=self.learning_rate,
+            learning_rate=learning_rate or self.learning_rate,
             batch_size=self.batch_size,
             grad_accum=self.grad_accum,
             warmup_ratio=self.warmup_ratio,
@@ -41,6 +72,12 @@ class FineTuneOptions(StrategyOptions):
             patience=self.patience,
             seed=seed,
         )
+
+    def sweep_config(self, seed: int, learning_rate: float) -> TrainConfig:
+        """One short run per candidate: one epoch at most, no early stop, dev loss at the end."""
+        cfg = self.train_config(seed, quick=True, learning_rate=learning_rate)
+        cfg.max_steps, cfg.evals_per_epoch, cfg.patience = self.sweep_max_steps, 1, 10**9
+        return cfg
 
 
 def skip_reason(task: Task) -> str | None:

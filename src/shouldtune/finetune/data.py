@@ -49,6 +49,15 @@ def bucketed_batches(
     return batches
 
 
+def random_batches(
+    samples: Sequence[Sample], batch_size: int, seed: int, epoch: int
+) -> list[list[int]]:
+    """Plain shuffled batches: the reference the bucketed padding waste is compared with."""
+    order = list(range(len(samples)))
+    random.Random(seed * 100_003 + epoch).shuffle(order)
+    return [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
+
+
 def collate(samples: Sequence[Sample], pad_id: int) -> dict[str, torch.Tensor]:
     width = max(len(s.input_ids) for s in samples)
     ids = torch.full((len(samples), width), pad_id, dtype=torch.long)
@@ -67,3 +76,13 @@ def padding_waste(samples: Sequence[Sample], batches: Sequence[Sequence[int]]) -
     real = sum(len(samples[i].input_ids) for b in batches for i in b)
     slots = sum(len(b) * max(len(samples[i].input_ids) for i in b) for b in batches)
     return 1 - real / slots if slots else 0.0
+
+
+def padding_report(samples: Sequence[Sample], batch_size: int, seed: int) -> dict[str, float]:
+    """Padding waste of plain shuffled batches (before) and length-bucketed ones (after)."""
+    if not samples:
+        return {"random_batches": 0.0, "bucketed_batches": 0.0}
+    return {
+        "random_batches": padding_waste(samples, random_batches(samples, batch_size, seed, 0)),
+        "bucketed_batches": padding_waste(samples, bucketed_batches(samples, batch_size, seed, 0)),
+    }

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
 
 from ..core.prompts import Messages
 from ..core.types import Generation
+from .decode import MIN_PREFIX_TOKENS, PrefixCache, StopRule, common_prefix_len, greedy
 
 
 @dataclass
@@ -17,6 +18,8 @@ class LanguageModel:
     name: str
     model: torch.nn.Module
     tokenizer: object
+    # The last shared-prompt prefix's KV cache; checked against the weights before reuse.
+    _prefix: PrefixCache | None = field(default=None, repr=False, compare=False)
 
     @classmethod
     def load(cls, name: str, folder: Path) -> LanguageModel:
@@ -65,50 +68,68 @@ class LanguageModel:
         # Chat templates end a turn with "<|im_end|>\n": the stop token is the last target.
         return self.encode(prompt), self.encode(full[len(prompt) :].rstrip())
 
-    @torch.inference_mode()
     def generate(
         self,
         conversations: Sequence[Messages],
         max_new_tokens: int = 48,
         batch_size: int = 8,
         on_batch: Callable[[int], None] | None = None,
+        stop: Sequence[str] = (),
+        reuse_prefix: bool = True,
     ) -> list[Generation]:
-        """Greedy decoding, length-sorted batches with left padding, stop at EOS."""
+        """Greedy decoding, length-sorted batches with left padding, stop at EOS, <|im_end|> or
+        any of `stop` (cut from the text). The token prefix shared by every prompt is computed
+        once and its KV cache reused across batches (and by later calls that share it)."""
         encoded = [self.encode(self.render(c)) for c in conversations]
+        prefix = self.prefix_for(encoded) if reuse_prefix else None
         order = sorted(range(len(encoded)), key=lambda i: len(encoded[i]))
         results: list[Generation | None] = [None] * len(encoded)
         for start in range(0, len(order), batch_size):
             batch = order[start : start + batch_size]
-            outs = self._generate_batch([encoded[i] for i in batch], max_new_tokens)
+            outs = self._generate_batch([encoded[i] for i in batch], max_new_tokens, stop, prefix)
             for i, gen in zip(batch, outs, strict=True):
                 results[i] = gen
             if on_batch:
                 on_batch(len(batch))
         return results  # type: ignore[return-value]
 
-    def _generate_batch(self, prompts: list[list[int]], max_new_tokens: int) -> list[Generation]:
+    def prefix_for(self, prompts: Sequence[Sequence[int]]) -> PrefixCache | None:
+        """The cached prefix to reuse for these prompts: the longest one they all share,
+        built now when long enough, else the one kept from an earlier call if it applies."""
+        if not prompts:
+            return None
+        # One token stays out of the prefix: the last prompt position must run to give logits.
+        limit = min(len(p) for p in prompts) - 1
+        shared = min(common_prefix_len(prompts), limit) if len(prompts) > 1 else 0
+        kept = self._prefix
+        if kept is not None and not kept.valid_for(self.model):
+            kept = self._prefix = None  # computed with other weights: never again
+        if kept is not None and not kept.covers(prompts):
+            kept = None
+        if shared >= MIN_PREFIX_TOKENS and (kept is None or shared > len(kept.ids)):
+            self._prefix = kept = PrefixCache.build(self.model, prompts[0][:shared])
+        return kept
+
+    def _generate_batch(
+        self,
+        prompts: list[list[int]],
+        max_new_tokens: int,
+        stop: Sequence[str] = (),
+        prefix: PrefixCache | None = None,
+    ) -> list[Generation]:
         pad = self.tokenizer.pad_token_id
         if pad is None:
             pad = self.tokenizer.eos_token_id
-        width = max(len(p) for p in prompts)
-        ids = torch.full((len(prompts), width), pad, dtype=torch.long)
-        mask = torch.zeros((len(prompts), width), dtype=torch.long)
-        for row, p in enumerate(prompts):
-            ids[row, width - len(p) :] = torch.tensor(p)
-            mask[row, width - len(p) :] = 1
-        stops = self.stop_ids()
-        out = self.model.generate(
-            input_ids=ids,
-            attention_mask=mask,
-            max_new_tokens=max_new_tokens,
-            do_sample=False,
-            eos_token_id=stops,
-            pad_token_id=pad,
-        )
+        rule = StopRule(frozenset(self.stop_ids()), tuple(s for s in stop if s))
+        rows = greedy(self.model, prompts, pad, max_new_tokens, rule, self._decode, prefix)
         gens = []
-        for row, p in enumerate(prompts):
-            new = out[row, width:].tolist()
-            cut = next((k for k, t in enumerate(new) if t in stops), len(new))
-            text = self.tokenizer.decode(new[:cut], skip_special_tokens=True)
-            gens.append(Generation(text.strip(), len(p), cut + (cut < len(new))))
+        for p, row in zip(prompts, rows, strict=True):
+            text = row.text
+            if text is None:
+                kept = row.ids[:-1] if row.stopped else row.ids
+                text = self._decode(kept)
+            gens.append(Generation(text.strip(), len(p), len(row.ids)))
         return gens
+
+    def _decode(self, ids: list[int]) -> str:
+        return self.tokenizer.decode(ids, skip_special_tokens=True)

@@ -1,11 +1,15 @@
 """Render results.json into report.md and report.html.
 
-Dataset text (inputs, expected, predictions) is untrusted: HTML relies on jinja2 autoescaping,
-Markdown escapes every interpolated string through `md_inline` / `md_cell`.
+Dataset text (inputs, expected, predictions) is untrusted: HTML relies on jinja2 autoescaping
+plus a Content-Security-Policy that lets only our own hashed script run; Markdown escapes every
+interpolated string through `md_inline` / `md_cell`. The only raw markup embedded is the SVG of
+the plots, which matplotlib writes (text escaped) and `plots.safe_svg` checks.
 """
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import html
 import json
 import os
@@ -15,9 +19,14 @@ from pathlib import Path
 from typing import Any
 
 from jinja2 import Environment, FileSystemLoader
+from markupsafe import Markup
+
+from .browse import Browser, build_browser, disagreements, is_correct, read_jsonl, truncate
+from .plots import Plot, all_plots
 
 TEMPLATES = Path(__file__).parent / "templates"
-CELL_LIMIT = 300  # characters of dataset text shown per sample cell
+BROWSE_JS = (TEMPLATES / "browse.js").read_text(encoding="utf-8")
+MD_DISAGREEMENTS = 10  # examples listed in report.md's disagreement section
 DASH = "–"
 # Intraword "_" cannot start emphasis in CommonMark, so names like few_shot_knn stay readable.
 _MD_PUNCT = re.compile(r"([\\`*\[\]|~#]|(?<![A-Za-z0-9])_|_(?![A-Za-z0-9]))")
@@ -36,13 +45,6 @@ def md_cell(value: Any) -> str:
     """Text safe inside a Markdown table cell: like md_inline but keeps line breaks as <br>."""
     lines = str(value).replace("\r\n", "\n").replace("\r", "\n").split("\n")
     return "<br>".join(md_inline(line) for line in lines)
-
-
-def truncate(value: Any, limit: int = CELL_LIMIT) -> str:
-    text = "" if value is None else str(value)
-    if len(text) <= limit:
-        return text
-    return f"{text[:limit]}… (+{len(text) - limit} chars)"
 
 
 def _num(value: Any, fmt: str) -> str:
@@ -65,6 +67,26 @@ def verdict_sentence(verdict: dict | None) -> str:
     if verdict.get("fine_tune"):
         return f"Verdict: fine-tune — use {verdict['recommended']}"
     return f"Verdict: don't fine-tune — use {verdict['recommended']}"
+
+
+def verdict_why(results: dict) -> str:
+    """One sentence with the numbers behind the verdict: the pick, and the best if different."""
+    verdict = results.get("verdict") or {}
+    by_name = {s.get("name"): s for s in results.get("strategies") or [] if isinstance(s, dict)}
+    parts = []
+    for label, name in (("", verdict.get("recommended")), ("the best, ", verdict.get("best"))):
+        s = by_name.get(name)
+        if s is None or (label and name == verdict.get("recommended")):
+            continue
+        q, lat = s.get("quality") or {}, s.get("latency_ms") or {}
+        train = s.get("train_seconds")
+        cost = f"{_num(train, '.0f')} s of training" if train else "no training"
+        parts.append(
+            f"{label}{name} scores {_score(q.get('score'))} {q.get('metric', '')} (95% CI "
+            f"{_score(q.get('ci_low'))}–{_score(q.get('ci_high'))}) at "
+            f"{_num(lat.get('p50'), '.0f')} ms per request with {cost}"
+        )
+    return ("; ".join(parts) + ".") if parts else ""
 
 
 def _strategy_row(s: dict, verdict: dict) -> dict[str, Any]:
@@ -93,8 +115,16 @@ def _strategy_row(s: dict, verdict: dict) -> dict[str, Any]:
             "lo": round(_unit(lo if lo is not None else score) * 100, 2),
             "hi": round(_unit(hi if hi is not None else score) * 100, 2),
         },
-        "details": ", ".join(f"{k}={v}" for k, v in (s.get("details") or {}).items()),
+        "details": ", ".join(f"{k}={v}" for k, v in (s.get("details") or {}).items() if _short(v)),
+        "details_json": truncate(json.dumps(s.get("details") or {}, indent=2, default=str), 20_000)
+        if s.get("details")
+        else "",
     }
+
+
+def _short(value: Any) -> bool:
+    """Scalars only in the one-line summary; nested training reports go to the details block."""
+    return not isinstance(value, dict | list) and len(str(value)) <= 80
 
 
 def _sample_row(row: dict) -> dict[str, Any]:
@@ -106,7 +136,7 @@ def _sample_row(row: dict) -> dict[str, Any]:
         "expected": truncate(row.get("expected")),
         "predicted": truncate(row.get("predicted")),
         "score": _score(score),
-        "correct": _is_correct(score),
+        "correct": is_correct(score),
     }
 
 
@@ -116,8 +146,14 @@ def _params(n: Any) -> str:
     return f"{n / 1e9:.1f}B" if n >= 1e9 else f"{n / 1e6:.0f}M"
 
 
-def build_context(results: dict, samples: dict[str, list[dict]]) -> dict[str, Any]:
+def build_context(
+    results: dict,
+    samples: dict[str, list[dict]],
+    browser: Browser | None = None,
+    plots: list[Plot] | None = None,
+) -> dict[str, Any]:
     """Everything both templates show, already formatted."""
+    browser = browser or build_browser(samples)
     task = results.get("task") or {}
     model = results.get("model") or {}
     run = results.get("run") or {}
@@ -143,6 +179,7 @@ def build_context(results: dict, samples: dict[str, list[dict]]) -> dict[str, An
         "created": str(results.get("created", "")),
         "version": str(results.get("shouldtune_version", "")),
         "verdict_sentence": verdict_sentence(verdict),
+        "verdict_why": verdict_why(results),
         "fine_tune": bool(verdict.get("fine_tune")),
         "reasons": [str(r) for r in verdict.get("reasons") or []],
         "split_note": split_note,
@@ -157,6 +194,9 @@ def build_context(results: dict, samples: dict[str, list[dict]]) -> dict[str, An
             for s in strategies
             if samples.get(s["name"])
         ],
+        "plots": all_plots(results) if plots is None else plots,
+        "browser": browser,
+        "disagreements": disagreements(browser, MD_DISAGREEMENTS),
     }
 
 
@@ -206,32 +246,42 @@ def _env(autoescape: bool) -> Environment:
     return env
 
 
-def render_markdown(results: dict, samples: dict[str, list[dict]]) -> str:
-    return _env(False).get_template("report.md.j2").render(**build_context(results, samples))
+def content_security_policy(script: str) -> str:
+    """Nothing loads from the network; the one inline script allowed is ours, by hash, so
+    an injected script or event handler would not run even if escaping ever failed."""
+    digest = base64.b64encode(hashlib.sha256(script.encode("utf-8")).digest()).decode()
+    return (
+        "default-src 'none'; style-src 'unsafe-inline'; img-src data:; "
+        f"script-src 'sha256-{digest}'; base-uri 'none'; form-action 'none'"
+    )
 
 
-def render_html(results: dict, samples: dict[str, list[dict]]) -> str:
-    return _env(True).get_template("report.html.j2").render(**build_context(results, samples))
+def render_markdown(
+    results: dict,
+    samples: dict[str, list[dict]],
+    browser: Browser | None = None,
+    plot_files: list[tuple[str, str]] | None = None,
+) -> str:
+    """report.md; plot_files: (title, image path relative to the report) of each figure."""
+    context = build_context(results, samples, browser, plots=[])
+    context["plot_files"] = plot_files or []
+    return _env(False).get_template("report.md.j2").render(**context)
 
 
-def _read_jsonl(path: Path) -> list[dict]:
-    rows = []
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except (OSError, UnicodeDecodeError):
-        return []
-    for line in lines:
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError:
-            continue
-        if isinstance(row, dict):
-            rows.append(row)
-    return rows
-
-
-def _is_correct(score: Any) -> bool:
-    return isinstance(score, int | float) and not isinstance(score, bool) and score >= 1.0
+def render_html(
+    results: dict,
+    samples: dict[str, list[dict]],
+    browser: Browser | None = None,
+    plots: list[Plot] | None = None,
+) -> str:
+    context = build_context(results, samples, browser, plots)
+    context["plots"] = [
+        {"id": p.id, "title": p.title, "caption": p.caption, "svg": Markup(p.svg)}
+        for p in context["plots"]
+    ]
+    context["script"] = Markup(BROWSE_JS)
+    context["csp"] = content_security_policy(BROWSE_JS)
+    return _env(True).get_template("report.html.j2").render(**context)
 
 
 def _spread(items: list[int], k: int) -> list[int]:
@@ -244,8 +294,8 @@ def pick_samples(rows: list[dict], n: int) -> list[dict]:
     """Up to n rows, half wrong and half right when both exist, in test-set order."""
     if n <= 0:
         return []
-    right = [i for i, r in enumerate(rows) if _is_correct(r.get("score"))]
-    wrong = [i for i, r in enumerate(rows) if not _is_correct(r.get("score"))]
+    right = [i for i, r in enumerate(rows) if is_correct(r.get("score"))]
+    wrong = [i for i, r in enumerate(rows) if not is_correct(r.get("score"))]
     n_wrong = min(len(wrong), max(n - len(right), (n + 1) // 2))
     n_right = min(len(right), n - n_wrong)
     return [rows[i] for i in sorted(_spread(wrong, n_wrong) + _spread(right, n_right))]
@@ -257,7 +307,7 @@ def load_samples(results: dict, run_dir: Path, n: int) -> dict[str, list[dict]]:
         name, rel = s.get("name"), s.get("predictions_file")
         if not name or not rel:
             continue
-        samples[name] = pick_samples(_read_jsonl(Path(run_dir) / rel), n)
+        samples[name] = pick_samples(read_jsonl(Path(run_dir) / rel), n)
     return samples
 
 
@@ -274,11 +324,21 @@ def _write_atomic(path: Path, text: str) -> None:
 
 
 def write_reports(results: dict, run_dir: Path, samples_per_strategy: int = 5) -> tuple[Path, Path]:
-    """Write run_dir/report.md and run_dir/report.html atomically; return both paths."""
+    """Write report.md (+ plots/*.svg it links) and a self-contained report.html, atomically."""
+    from .browse import load_predictions
+
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
     samples = load_samples(results, run_dir, samples_per_strategy)
+    browser = build_browser(load_predictions(results, run_dir))
+    plots = all_plots(results)
+    plot_files = []
+    for plot in plots:
+        rel = f"plots/{plot.id.removeprefix('plot-')}.svg"
+        (run_dir / "plots").mkdir(exist_ok=True)
+        _write_atomic(run_dir / rel, plot.svg + "\n")
+        plot_files.append((plot.title, rel))
     md_path, html_path = run_dir / "report.md", run_dir / "report.html"
-    _write_atomic(md_path, render_markdown(results, samples))
-    _write_atomic(html_path, render_html(results, samples))
+    _write_atomic(md_path, render_markdown(results, samples, browser, plot_files))
+    _write_atomic(html_path, render_html(results, samples, browser, plots))
     return md_path, html_path

@@ -11,11 +11,16 @@ from ..core.config import describe_validation_error
 from ..core.errors import InputError
 
 REGISTRY: dict[str, str] = {
+    "baseline": "shouldtune.strategies.baseline:Baseline",
     "zero_shot": "shouldtune.strategies.zero_shot:ZeroShot",
     "few_shot": "shouldtune.strategies.few_shot:FewShot",
     "few_shot_knn": "shouldtune.strategies.few_shot:KnnFewShot",
     "rag": "shouldtune.strategies.rag:Rag",
+    "tools": "shouldtune.strategies.tools:Tools",
+    "pipeline": "shouldtune.strategies.pipeline:Pipeline",
     "lora": "shouldtune.strategies.lora:Lora",
+    "full": "shouldtune.strategies.full:Full",
+    "layerwise": "shouldtune.strategies.layerwise:Layerwise",
 }
 
 

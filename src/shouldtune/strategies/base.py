@@ -25,8 +25,11 @@ class RunContext:
     progress: Progress = field(default_factory=NullProgress)
     lm_loader: Callable[[], Any] | None = None
     embedder_loader: Callable[[], Any] | None = None
+    backend_loader: Callable[[], Any] | None = None  # a served model (OpenAI-compatible)
+    checkpoint_dir: Path | None = None  # where training checkpoints go (resume after a kill)
     _lm: Any = None
     _embedder: Any = None
+    _backend: Any = None
 
     @property
     def lm(self) -> Any:
@@ -36,6 +39,16 @@ class RunContext:
                 raise RuntimeError("this run has no language model")
             self._lm = self.lm_loader()
         return self._lm
+
+    @property
+    def chat_lm(self) -> Any:
+        """What prompting strategies generate with: the served backend when the run has one,
+        else the local model (fine-tuning always trains the local one)."""
+        if self.backend_loader is None:
+            return self.lm
+        if self._backend is None:
+            self._backend = self.backend_loader()
+        return self._backend
 
     @property
     def embedder(self) -> Any:
@@ -83,11 +96,13 @@ class ChatStrategy:
         raise NotImplementedError
 
     def model(self, ctx: RunContext) -> Any:
-        return ctx.lm
+        return ctx.chat_lm
 
     def predict(self, examples: Sequence[Example], ctx: RunContext) -> list[Generation]:
         convos = [self.messages(ex, ctx) for ex in examples]
         gen = ctx.generation
+        # Only when set: a served backend's generate() need not know stop strings.
+        extra = {"stop": gen.stop} if getattr(gen, "stop", None) else {}
         return self.model(ctx).generate(
-            convos, gen.max_new_tokens, gen.batch_size, on_batch=ctx.progress.advance
+            convos, gen.max_new_tokens, gen.batch_size, on_batch=ctx.progress.advance, **extra
         )

@@ -1,0 +1,48 @@
+"""Which parameters train: transformer blocks of a causal LM, and LISA-style sampling."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Sequence
+
+import torch
+
+
+def find_blocks(model: torch.nn.Module) -> list[torch.nn.Module]:
+    """The transformer blocks, bottom to top: the ModuleList with one entry per layer."""
+    n_layers = getattr(getattr(model, "config", None), "num_hidden_layers", None)
+    lists = [m for m in model.modules() if isinstance(m, torch.nn.ModuleList) and len(m) > 0]
+    exact = [m for m in lists if len(m) == n_layers]
+    chosen = exact or sorted(lists, key=len, reverse=True)
+    if not chosen:
+        raise ValueError("found no transformer blocks (no ModuleList) in the model")
+    return list(chosen[0])
+
+
+def freeze_all_but(model: torch.nn.Module, blocks: Sequence[torch.nn.Module]) -> None:
+    model.requires_grad_(False)
+    for block in blocks:
+        block.requires_grad_(True)
+
+
+class LisaSampler:
+    """Every `interval` batches, unfreeze `n` seeded random blocks from `pool`, freeze the rest.
+
+    All of `pool` must require grad when training starts so the optimizer holds them; a
+    frozen block then gets no gradient and AdamW leaves it exactly as it is. Each period's
+    draw depends only on (seed, period), so a resumed run samples what it would have.
+    """
+
+    def __init__(self, pool: Sequence[torch.nn.Module], n: int, interval: int, seed: int):
+        self.pool, self.n, self.interval = list(pool), min(n, len(pool)), interval
+        self.seed = seed
+        self.history: list[list[int]] = []
+
+    def __call__(self, batch_index: int) -> None:
+        if batch_index % self.interval:
+            return
+        rng = random.Random(self.seed * 1_000_003 + batch_index // self.interval)
+        active = set(rng.sample(range(len(self.pool)), self.n))
+        for i, block in enumerate(self.pool):
+            block.requires_grad_(i in active)
+        self.history.append(sorted(active))

@@ -1,0 +1,270 @@
+"""The base of every fine-tuning strategy: one pipeline, variants differ in what trains.
+
+prepare(): dev split -> learning-rate sweep on dev loss -> full training with the winner ->
+save -> learning curve on smaller training sets. A variant (lora, full, layerwise) only says
+which parameters train (`trainable_copy`), how to save them, and how to serve them.
+"""
+
+from __future__ import annotations
+
+import copy
+import gc
+import math
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, ClassVar
+
+import torch
+
+from ..core.metrics import load_scorer
+from ..core.prompts import chat
+from ..core.types import Example, Task
+from ..strategies.base import ChatStrategy, RunContext
+from . import common, weights
+from .curve import curve_point, curve_statement
+from .data import Sample
+from .trainer import TrainConfig, TrainReport, make_accelerator, train
+
+
+@dataclass
+class Data:
+    train_ex: list[Example]
+    dev_ex: list[Example]
+    train_s: list[Sample]
+    dev_s: list[Sample]
+
+
+class FineTuneStrategy(ChatStrategy):
+    kind: ClassVar[str] = "fine-tuning"
+    Options: ClassVar[type[common.FineTuneOptions]] = common.FineTuneOptions
+    weights_format: ClassVar[str] = "tensors"
+
+    def __init__(self, options: common.FineTuneOptions):
+        super().__init__(options)
+        self.options: common.FineTuneOptions = options
+        self.tuned: Any = None
+        self._curve_scores: list[list[float]] = []
+
+    # ---- what a variant defines -------------------------------------------------------
+
+    def trainable_copy(self, base: torch.nn.Module, seed: int) -> torch.nn.Module:
+        """A copy of the base model with exactly the parameters to train requiring grad."""
+        raise NotImplementedError
+
+    def describe(self, model: torch.nn.Module) -> dict[str, Any]:
+        """Variant settings for results.json."""
+        return {}
+
+    def batch_hook(self, model: torch.nn.Module, seed: int) -> Callable[[int], None] | None:
+        """Called before every batch; may change which parameters train (LISA)."""
+        return None
+
+    def find_unused(self) -> bool:
+        """True when, under DDP, some trainable parameters get no gradient in a step."""
+        return False
+
+    def save(self, model: torch.nn.Module, names: Sequence[str], folder: Path) -> None:
+        weights.save_tensors(model, names, folder)
+
+    def for_inference(self, model: torch.nn.Module) -> torch.nn.Module:
+        return model
+
+    # ---- the shared pipeline ----------------------------------------------------------
+
+    def skip_reason(self, task: Task) -> str | None:
+        return common.skip_reason(task)
+
+    def messages(self, example: Example, ctx: RunContext) -> list[dict[str, str]]:
+        return chat(ctx.task.instruction, example.input, example.system)
+
+    def model(self, ctx: RunContext) -> Any:
+        return self.tuned
+
+    def prepare(self, ctx: RunContext) -> dict[str, Any]:
+        from ..models.lm import LanguageModel
+
+        data = self._data(ctx)
+        model, details = self.fit(ctx, data)
+        t0 = time.perf_counter()
+        base = ctx.lm
+        self.tuned = LanguageModel(
+            f"{base.name}+{self.name}", self.for_inference(model), base.tokenizer
+        )
+        cfg = self.options.train_config(ctx.seed, ctx.quick, details["learning_rate_chosen"])
+        curve, statement = self._curve(ctx, data, cfg, details["training"]["seconds"])
+        details["seconds"]["learning_curve"] = round(time.perf_counter() - t0, 2)
+        return {**details, "learning_curve": curve, "learning_curve_statement": statement}
+
+    def fit(self, ctx: RunContext, data: Data | None = None) -> tuple[torch.nn.Module, dict]:
+        """Sweep, train with the winning rate, save: the trained model and its details."""
+        data = data or self._data(ctx)
+        t0 = time.perf_counter()
+        sweep, lr = self._sweep(ctx, data)
+        t1 = time.perf_counter()
+        cfg = self.options.train_config(ctx.seed, ctx.quick, lr)
+        model, report = self._fit(ctx, data.train_s, data.dev_s, cfg, "training")
+        saved, variant = self._save(ctx, model), self.describe(model)
+        t2 = time.perf_counter()
+        return model, {
+            "method": self.name,
+            **variant,
+            "train_examples": len(data.train_ex),
+            "dev_examples": len(data.dev_ex),
+            "base_model_path": _base_path(ctx.lm.model),
+            "saved_to": saved,
+            "learning_rate_chosen": lr,
+            "lr_sweep": sweep,
+            # The cost of getting the model: sweep + final training, not the diagnostics.
+            "train_seconds": round(t2 - t0, 2),
+            "seconds": {"lr_sweep": round(t1 - t0, 2), "training": round(t2 - t1, 2)},
+            "training": report.to_json(),
+        }
+
+    def complete_details(
+        self, details: dict[str, Any], scores: Sequence[float], ctx: RunContext
+    ) -> dict[str, Any]:
+        """After the test-set scoring: the full-data point of the learning curve."""
+        if not self._curve_scores:
+            return details
+        point = curve_point(1.0, details["train_examples"], scores, _bootstrap_n(ctx), ctx.seed)
+        curve = [*details["learning_curve"], point]
+        all_scores = [*self._curve_scores, list(scores)]
+        return {
+            **details,
+            "learning_curve": curve,
+            "learning_curve_statement": curve_statement(curve, all_scores, ctx.seed),
+        }
+
+    def _data(self, ctx: RunContext) -> Data:
+        opts = self.options
+        train_ex, dev_ex = common.dev_split(ctx.task.train, opts.dev_fraction, ctx.seed)
+        return Data(
+            train_ex,
+            dev_ex,
+            common.encode_examples(ctx.lm, ctx.task, train_ex, opts.max_length),
+            common.encode_examples(ctx.lm, ctx.task, dev_ex, opts.max_length),
+        )
+
+    def _fit(
+        self,
+        ctx: RunContext,
+        train_s: Sequence[Sample],
+        dev_s: Sequence[Sample],
+        cfg: TrainConfig,
+        label: str,
+    ) -> tuple[torch.nn.Module, TrainReport]:
+        model = self.trainable_copy(ctx.lm.model, cfg.seed)
+        # Before training: LISA changes requires_grad while it trains; save all it may touch.
+        self._trained_names = [n for n, p in model.named_parameters() if p.requires_grad]
+        ctx.progress.stage(self.name, label, total=None)
+        report = train(
+            model,
+            train_s,
+            dev_s,
+            cfg,
+            _pad_id(ctx.lm.tokenizer),
+            on_step=lambda s, t: ctx.progress.advance(),
+            accelerator=make_accelerator(cfg.grad_accum, self.find_unused()),
+            before_batch=self.batch_hook(model, cfg.seed),
+            checkpoint_dir=ctx.checkpoint_dir,  # set by the run: a killed run resumes here
+        )
+        model.to("cpu")  # accelerate may have moved it to a GPU; it is served like the base
+        return model, report
+
+    def _sweep(self, ctx: RunContext, data: Data) -> tuple[list[dict[str, float]], float]:
+        """Short runs per candidate learning rate; the lowest dev loss wins."""
+        opts = self.options
+        if ctx.quick or not opts.lr_sweep or not data.dev_s:
+            return [], opts.learning_rate
+        rows = []
+        for lr in opts.candidates():
+            cfg = opts.sweep_config(ctx.seed, lr)
+            model, report = self._fit(ctx, data.train_s, data.dev_s, cfg, f"lr sweep {lr:g}")
+            loss = report.final_dev_loss
+            rows.append(
+                {
+                    "learning_rate": lr,
+                    "dev_loss": round(loss, 4) if math.isfinite(loss) else None,
+                    "steps": report.steps,
+                    "seconds": round(report.seconds, 2),
+                }
+            )
+            del model
+            gc.collect()
+        finite = [r for r in rows if r["dev_loss"] is not None]
+        best = min(finite, key=lambda r: r["dev_loss"]) if finite else None
+        return rows, best["learning_rate"] if best else opts.learning_rate
+
+    def _save(self, ctx: RunContext, model: torch.nn.Module) -> str:
+        from accelerate import PartialState
+
+        folder = ctx.work_dir / "trained" / self.name
+        state = PartialState()
+        if state.is_main_process:  # under DDP every rank holds the same weights
+            folder.mkdir(parents=True, exist_ok=True)
+            self.save(model, self._trained_names, folder)
+            base = _base_path(ctx.lm.model)
+            weights.write_manifest(folder, self.name, self.weights_format, base)
+        state.wait_for_everyone()
+        return str(folder.relative_to(ctx.work_dir))
+
+    def _curve_wanted(self, ctx: RunContext, train_seconds: float) -> tuple[bool, str]:
+        opts = self.options
+        if ctx.quick:
+            return False, "Learning curve skipped (--quick)."
+        if opts.learning_curve is False:
+            return False, "Learning curve off (learning_curve: false)."
+        projected = sum(opts.learning_curve_fractions) * train_seconds
+        if opts.learning_curve is None and projected > opts.learning_curve_budget_s:
+            return False, (
+                f"Learning curve skipped: it would add about {projected:.0f} s of training, over "
+                f"the {opts.learning_curve_budget_s:.0f} s budget (set learning_curve: true)."
+            )
+        return True, ""
+
+    def _curve(
+        self, ctx: RunContext, data: Data, cfg: TrainConfig, train_seconds: float
+    ) -> tuple[list[dict[str, Any]], str]:
+        """Train on nested prefixes of the (seeded, shuffled) training split; score on test."""
+        wanted, why_not = self._curve_wanted(ctx, train_seconds)
+        if not wanted:
+            return [], why_not
+        scorer = load_scorer(ctx.task.metric, ctx.task.root)
+        points, self._curve_scores = [], []
+        for fraction in self.options.learning_curve_fractions:
+            n = max(2, round(fraction * len(data.train_s)))
+            model, _ = self._fit(ctx, data.train_s[:n], data.dev_s, cfg, f"curve {fraction:.0%}")
+            scores = self._test_scores(ctx, self.for_inference(model), scorer)
+            points.append(curve_point(fraction, n, scores, _bootstrap_n(ctx), ctx.seed))
+            self._curve_scores.append(scores)
+            del model
+            gc.collect()
+        return points, "Full-data point pending: added after the test-set evaluation."
+
+    def _test_scores(self, ctx: RunContext, model: torch.nn.Module, scorer: Any) -> list[float]:
+        from ..models.lm import LanguageModel
+
+        lm = LanguageModel(ctx.lm.name, model, ctx.lm.tokenizer)
+        convos = [self.messages(ex, ctx) for ex in ctx.task.test]
+        gens = lm.generate(convos, ctx.generation.max_new_tokens, ctx.generation.batch_size)
+        return [scorer(g.text, ex.output) for g, ex in zip(gens, ctx.task.test, strict=True)]
+
+
+def deep_copy(base: torch.nn.Module) -> torch.nn.Module:
+    """An independent copy: training must never touch the shared base model."""
+    return copy.deepcopy(base)
+
+
+def _base_path(model: torch.nn.Module) -> str:
+    return str(Path(getattr(model.config, "_name_or_path", "") or "").resolve())
+
+
+def _bootstrap_n(ctx: RunContext) -> int:
+    config = getattr(ctx.task, "config", None)
+    return config.eval.bootstrap_samples if config is not None else 2000
+
+
+def _pad_id(tokenizer: Any) -> int:
+    return tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id

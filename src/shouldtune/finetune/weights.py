@@ -1,0 +1,114 @@
+"""Saving what a fine-tune trained, and exporting it as a plain merged model.
+
+A run folder keeps only what training changed: a peft adapter (LoRA) or the trained tensors
+(full, layerwise) as safetensors, plus a manifest naming the base model folder. Export loads
+the base, applies them, and writes a float32 safetensors model with its tokenizer.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from ..core.errors import InputError
+
+MANIFEST = "shouldtune-weights.json"
+TENSORS = "trained.safetensors"
+FORMATS = ("peft-lora", "tensors")
+
+
+def write_manifest(folder: Path, strategy: str, fmt: str, base_model: str) -> None:
+    meta = {"strategy": strategy, "format": fmt, "base_model": base_model}
+    (folder / MANIFEST).write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
+
+
+def save_tensors(model: torch.nn.Module, names: Iterable[str], folder: Path) -> int:
+    """Write the named parameters (the ones training may have changed); returns the count."""
+    from safetensors.torch import save_file
+
+    wanted = set(names)
+    tensors = {
+        n: p.detach().to("cpu", torch.float32).contiguous().clone()
+        for n, p in model.named_parameters()
+        if n in wanted
+    }
+    folder.mkdir(parents=True, exist_ok=True)
+    save_file(tensors, str(folder / TENSORS))
+    return len(tensors)
+
+
+def _weights_folder(run_dir: Path, strategy: str) -> Path:
+    """Where a run (results.json) or a distributed training (no results.json) saved it."""
+    path = run_dir / "results.json"
+    if not path.is_file():
+        direct = run_dir / "trained" / strategy
+        if (direct / MANIFEST).is_file():
+            return direct
+        raise InputError("no results.json: not a finished shouldtune run folder", run_dir)
+    try:
+        results = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise InputError(f"invalid JSON: {exc.msg}", path, exc.lineno) from None
+    tuned = [s for s in results.get("strategies", []) if (s.get("details") or {}).get("saved_to")]
+    entry = next((s for s in tuned if s.get("name") == strategy), None)
+    if entry is None:
+        names = ", ".join(s["name"] for s in tuned) or "none"
+        raise InputError(f"no saved fine-tune {strategy!r} in this run; exportable: {names}", path)
+    return run_dir / entry["details"]["saved_to"]
+
+
+def _manifest(weights: Path) -> dict[str, Any]:
+    path = weights / MANIFEST
+    if not path.is_file():
+        raise InputError("saved weights are missing (no manifest)", weights)
+    meta = json.loads(path.read_text(encoding="utf-8"))
+    if meta.get("format") not in FORMATS:
+        raise InputError(f"unknown weights format {meta.get('format')!r}", path)
+    if not (Path(meta["base_model"]) / "config.json").is_file():
+        raise InputError(f"the base model folder {meta['base_model']!r} is gone", path)
+    return meta
+
+
+def load_tuned(weights: Path) -> tuple[torch.nn.Module, Any]:
+    """The base model with the saved training applied (LoRA merged), and its tokenizer."""
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    meta = _manifest(weights)
+    base = meta["base_model"]
+    model = AutoModelForCausalLM.from_pretrained(
+        base, dtype=torch.float32, use_safetensors=True, trust_remote_code=False
+    )
+    if meta["format"] == "peft-lora":
+        from peft import PeftModel
+
+        model = PeftModel.from_pretrained(model, weights).merge_and_unload()
+    else:
+        from safetensors.torch import load_file
+
+        result = model.load_state_dict(load_file(str(weights / TENSORS)), strict=False)
+        if result.unexpected_keys:
+            extra = ", ".join(result.unexpected_keys[:3])
+            raise InputError(f"saved tensors do not fit the base model: {extra}", weights)
+    model.eval()
+    return model, AutoTokenizer.from_pretrained(base, trust_remote_code=False)
+
+
+def export_model(run_dir: Path, strategy: str, out: Path) -> Path:
+    """Write RUN_DIR's fine-tune STRATEGY as a merged float32 model folder at `out`."""
+    run_dir, out = Path(run_dir), Path(out)
+    if out.exists() and any(out.iterdir()):
+        raise InputError("output folder exists and is not empty", out)
+    model, tokenizer = load_tuned(_weights_folder(run_dir, strategy))
+    tmp = out.with_name(f".{out.name}.partial")
+    shutil.rmtree(tmp, ignore_errors=True)
+    model.save_pretrained(tmp)  # safetensors: the only format transformers v5 writes
+    tokenizer.save_pretrained(tmp)
+    if out.exists():
+        out.rmdir()
+    tmp.rename(out)
+    return out

@@ -1,0 +1,203 @@
+"""Greedy batched decoding with a reusable prompt-prefix KV cache and per-row early stop.
+
+Why a loop of our own rather than `model.generate`: a row that has finished (stop token or stop
+string) leaves the batch, so its compute is saved instead of padded; stop strings are checked per
+row on the decoded text; and a prefix shared by every prompt (the instruction, the fixed few-shot
+demonstrations) is computed once and attended to from its cache instead of being recomputed for
+every batch. Outputs match `generate(do_sample=False)` on the same prompts.
+
+Layout of a batch with a cached prefix of P tokens: [prefix (cache)][pad ...][suffix]. Padding
+sits between the prefix and each row's own suffix; the attention mask hides it and position ids
+come from the mask's running count, so every real token keeps the position it has unpadded.
+"""
+
+from __future__ import annotations
+
+import copy
+import inspect
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+
+MIN_PREFIX_TOKENS = 16  # below this, caching the shared prefix saves less than it costs
+
+
+def common_prefix_len(seqs: Sequence[Sequence[int]]) -> int:
+    """Length of the longest token prefix that every sequence starts with."""
+    if not seqs:
+        return 0
+    first, n = seqs[0], min(len(s) for s in seqs)
+    for s in seqs[1:]:
+        k = 0
+        while k < n and s[k] == first[k]:
+            k += 1
+        n = k
+    return n
+
+
+def weights_version(model: torch.nn.Module) -> int:
+    """Changes whenever a parameter is modified in place (training, merging, loading):
+    a cached prefix computed with other weights must not be reused."""
+    return sum(p._version for p in model.parameters())
+
+
+@dataclass(frozen=True)
+class StopRule:
+    """When a row is done: one of `ids` generated, or one of `strings` in its decoded text."""
+
+    ids: frozenset[int]
+    strings: tuple[str, ...] = ()
+
+    def cut(self, text: str) -> int | None:
+        """Where the first stop string starts in `text`, or None."""
+        hits = [i for i in (text.find(s) for s in self.strings) if i >= 0]
+        return min(hits) if hits else None
+
+
+@dataclass
+class Decoded:
+    """One row's generated ids (the stop token included) and its text before any stop."""
+
+    ids: list[int] = field(default_factory=list)
+    text: str | None = None  # set when a stop string cut it; else decode ids without the stop
+    stopped: bool = False
+
+
+class _Forward:
+    """Calls a causal LM one step at a time, whatever name this transformers version gives
+    the cache argument (`cache` from 5.2x, `past_key_values` before)."""
+
+    def __init__(self, model: torch.nn.Module):
+        self.model = model
+        # A peft wrapper takes **kwargs and hands them on: read the wrapped model's signature.
+        inner = model.get_base_model() if hasattr(model, "get_base_model") else model
+        params = inspect.signature(inner.forward).parameters
+        self.cache_kw = "cache" if "cache" in params else "past_key_values"
+        self.keep_last = "logits_to_keep" in params
+
+    def new_cache(self) -> Any:
+        from transformers import DynamicCache
+
+        return DynamicCache(config=self.model.config)
+
+    def __call__(
+        self, ids: torch.Tensor, mask: torch.Tensor, positions: torch.Tensor, cache: Any
+    ) -> torch.Tensor:
+        """Logits of the last position of each row."""
+        extra = {"logits_to_keep": 1} if self.keep_last else {}
+        out = self.model(
+            input_ids=ids,
+            attention_mask=mask,
+            position_ids=positions,
+            use_cache=True,
+            **{self.cache_kw: cache},
+            **extra,
+        )
+        return out.logits[:, -1, :]
+
+
+@dataclass
+class PrefixCache:
+    """The keys and values of a token prefix, batch 1, computed once and copied per batch."""
+
+    ids: tuple[int, ...]
+    cache: Any
+    model_id: int
+    version: int
+
+    @classmethod
+    @torch.inference_mode()
+    def build(cls, model: torch.nn.Module, ids: Sequence[int]) -> PrefixCache:
+        fwd = _Forward(model)
+        cache = fwd.new_cache()
+        tokens = torch.tensor([list(ids)], dtype=torch.long)
+        positions = torch.arange(len(ids)).unsqueeze(0)
+        fwd(tokens, torch.ones_like(tokens), positions, cache)
+        return cls(tuple(ids), cache, id(model), weights_version(model))
+
+    def valid_for(self, model: torch.nn.Module) -> bool:
+        return self.model_id == id(model) and self.version == weights_version(model)
+
+    def covers(self, prompts: Sequence[Sequence[int]]) -> bool:
+        """True when every prompt starts with the prefix and has a token after it."""
+        n = len(self.ids)
+        return all(len(p) > n and tuple(p[:n]) == self.ids for p in prompts)
+
+    def expanded(self, batch: int) -> Any:
+        """A fresh cache for `batch` rows; the stored one is never written to."""
+        cache = copy.deepcopy(self.cache)
+        if batch > 1:
+            cache.batch_repeat_interleave(batch)
+        return cache
+
+
+@torch.inference_mode()
+def greedy(
+    model: torch.nn.Module,
+    prompts: Sequence[Sequence[int]],
+    pad_id: int,
+    max_new_tokens: int,
+    stop: StopRule,
+    decode: Callable[[list[int]], str],
+    prefix: PrefixCache | None = None,
+    compact: bool = True,
+    pick: Callable[[torch.Tensor], torch.Tensor] | None = None,
+) -> list[Decoded]:
+    """Greedy continuation of each prompt; rows leave the batch as soon as they stop
+    (`compact=False` keeps them in it, finished or not: the benchmarks' ablation).
+    `pick` maps last-position logits to next tokens instead of argmax (probes sample with it)."""
+    fwd = _Forward(model)
+    start = len(prefix.ids) if prefix is not None else 0
+    ids, mask = _pack([p[start:] for p in prompts], start, pad_id)
+    cache = prefix.expanded(len(prompts)) if prefix is not None else fwd.new_cache()
+    positions = (mask.cumsum(-1) - 1).clamp(min=0)[:, start:]
+    logits = fwd(ids, mask, positions, cache)
+    rows = list(range(len(prompts)))  # which prompt each live batch row belongs to
+    done = [Decoded() for _ in prompts]
+    for step in range(max_new_tokens):
+        nxt = logits.argmax(-1) if pick is None else pick(logits)
+        tokens = nxt.tolist()
+        keep = [
+            i
+            for i, row in enumerate(rows)
+            if not (done[row].stopped or _append(done[row], tokens[i], stop, decode))
+        ]
+        if not keep or step + 1 == max_new_tokens:
+            break
+        if compact and len(keep) < len(rows):  # drop finished rows: no compute spent on them
+            index = torch.tensor(keep)
+            cache.batch_select_indices(index)
+            mask, nxt = mask[index], nxt[index]
+            rows = [rows[i] for i in keep]
+        mask = torch.cat([mask, mask.new_ones((len(rows), 1))], dim=1)
+        logits = fwd(nxt.unsqueeze(1), mask, mask.sum(-1, keepdim=True) - 1, cache)
+    return done
+
+
+def _pack(suffixes: Sequence[Sequence[int]], start: int, pad_id: int) -> tuple[torch.Tensor, ...]:
+    """Ids (padded on the left of each suffix) and the mask over prefix + padded suffixes."""
+    width = max(len(s) for s in suffixes)
+    ids = torch.full((len(suffixes), width), pad_id, dtype=torch.long)
+    mask = torch.zeros((len(suffixes), start + width), dtype=torch.long)
+    mask[:, :start] = 1
+    for row, s in enumerate(suffixes):
+        ids[row, width - len(s) :] = torch.tensor(list(s), dtype=torch.long)
+        mask[row, start + width - len(s) :] = 1
+    return ids, mask
+
+
+def _append(row: Decoded, token: int, stop: StopRule, decode: Callable[[list[int]], str]) -> bool:
+    """Add a generated token; True when the row is finished."""
+    row.ids.append(token)
+    if token in stop.ids:
+        row.stopped = True
+        return True
+    if stop.strings:
+        text = decode(row.ids)
+        cut = stop.cut(text)
+        if cut is not None:
+            row.text, row.stopped = text[:cut], True
+            return True
+    return False

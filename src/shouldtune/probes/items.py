@@ -1,0 +1,97 @@
+"""Probe items: the shipped SelfAware and general-knowledge sets, and a task's probes.jsonl.
+
+Three kinds: `answerable` (a question with reference answers), `unanswerable` (nobody knows
+the answer; the model should say so) and `general` (simple facts the base model gets right:
+the forgetting probe). A task may add its own items in `probes.jsonl`, one JSON object a
+line: {"question": ..., "answers": [...]} is answerable, {"question": ..., "answerable":
+false} is unanswerable, and "kind": "general" puts an item with answers in the forgetting set.
+They are probed in addition to the shipped items (set a shipped count to 0 to use only yours).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ..core.errors import InputError
+
+KINDS = ("answerable", "unanswerable", "general")
+USER_FILE = "probes.jsonl"
+# src/shouldtune/probes/items.py -> the checkout root, where data/ lives.
+DATA_DIR = Path(__file__).resolve().parents[3] / "data"
+SELFAWARE_FILE = DATA_DIR / "selfaware" / "selected.jsonl"
+GENERAL_FILE = DATA_DIR / "general" / "general.jsonl"
+
+
+@dataclass(frozen=True)
+class ProbeItem:
+    kind: str
+    question: str
+    answers: tuple[str, ...] = ()
+    source: str = ""
+
+
+def _read_lines(path: Path) -> list[tuple[int, Any]]:
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise InputError(f"not UTF-8 text ({exc.reason})", path) from None
+    rows = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            rows.append((number, json.loads(line)))
+        except json.JSONDecodeError as exc:
+            message = f"malformed JSON: {exc.msg} (column {exc.colno})"
+            raise InputError(message, path, number) from None
+    return rows
+
+
+def parse_item(record: Any, path: Path, line: int) -> ProbeItem:
+    """One probes.jsonl line; every problem names the file and the line."""
+    if not isinstance(record, dict):
+        raise InputError(f"expected a JSON object, got {type(record).__name__}", path, line)
+    question = record.get("question")
+    if not isinstance(question, str) or not question.strip():
+        raise InputError("'question' must be a non-empty string", path, line)
+    answers = record.get("answers", [])
+    answers = [answers] if isinstance(answers, str) else answers
+    if not isinstance(answers, list) or not all(isinstance(a, str) and a for a in answers):
+        raise InputError("'answers' must be a string or a list of non-empty strings", path, line)
+    answerable = record.get("answerable", bool(answers))
+    if not isinstance(answerable, bool):
+        raise InputError("'answerable' must be true or false", path, line)
+    kind = record.get("kind", "answerable" if answerable else "unanswerable")
+    if kind not in KINDS:
+        raise InputError(f"'kind' must be one of {', '.join(KINDS)}; got {kind!r}", path, line)
+    if (kind == "unanswerable") == bool(answers):
+        need = "no 'answers'" if kind == "unanswerable" else "at least one of 'answers'"
+        raise InputError(f"a {kind} probe needs {need}", path, line)
+    return ProbeItem(kind, " ".join(question.split()), tuple(answers), f"{path.name}:{line}")
+
+
+def read_probe_file(path: Path) -> list[ProbeItem]:
+    return [parse_item(record, path, line) for line, record in _read_lines(path)]
+
+
+def shipped_items(kind: str, n: int) -> list[ProbeItem]:
+    """The first n shipped items of a kind (the files are shuffled once, when built)."""
+    if n <= 0:
+        return []
+    path = GENERAL_FILE if kind == "general" else SELFAWARE_FILE
+    if not path.is_file():
+        raise FileNotFoundError(f"probe data not found at {path} (install from a checkout)")
+    items = [i for i in read_probe_file(path) if i.kind == kind]
+    return items[:n]
+
+
+def probe_items(counts: dict[str, int], task_root: Path | None = None) -> list[ProbeItem]:
+    """The shipped items (n per kind) followed by the task's own probes.jsonl, if any."""
+    items = [item for kind in KINDS for item in shipped_items(kind, counts.get(kind, 0))]
+    user = task_root / USER_FILE if task_root is not None else None
+    if user is not None and user.is_file():
+        items += read_probe_file(user)
+    return items

@@ -1,0 +1,341 @@
+"""Report figures drawn with matplotlib (Agg, no display) and returned as inline SVG.
+
+Every figure is built from results.json alone. Labels are strategy names and numbers; the
+SVG is checked for anything executable before it is embedded (see `safe_svg`).
+"""
+
+from __future__ import annotations
+
+import io
+import math
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")  # before pyplot is ever imported anywhere: no GUI backend, no display
+
+from matplotlib.axes import Axes  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
+
+RECOMMENDED = "#1a7f37"
+OTHER = "#0969da"
+MUTED = "#8c959f"
+# Executable or network-reaching SVG constructs; matplotlib never writes them.
+_UNSAFE_SVG = re.compile(
+    r"<\s*(script|foreignObject|iframe|object|embed|a|image)\b|<use[^>]*href\s*=\s*['\"](?!#)"
+    r"|\son[a-z]+\s*=|javascript:|url\(\s*['\"]?(?!#)",
+    re.IGNORECASE,
+)
+
+
+_METADATA = re.compile(r"\s*<metadata>.*?</metadata>", re.DOTALL)
+
+
+@dataclass(frozen=True)
+class Plot:
+    """One figure: a stable id for anchors and tests, a caption, and the SVG markup."""
+
+    id: str
+    title: str
+    caption: str
+    svg: str
+
+
+def _num(value: Any) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        return None
+    return float(value)
+
+
+def safe_svg(svg: str) -> str:
+    """The <svg> element alone, or ValueError if it holds anything that could run or fetch."""
+    start = svg.find("<svg")
+    if start < 0:
+        raise ValueError("not an SVG document")
+    body = svg[start:]
+    if _UNSAFE_SVG.search(body):
+        raise ValueError("refusing to embed an SVG with active content")
+    return body
+
+
+def to_svg(fig: Figure, plot_id: str) -> str:
+    """Deterministic SVG (no date, ids salted by the plot id so inline figures never clash)."""
+    buf = io.StringIO()
+    with matplotlib.rc_context({"svg.hashsalt": plot_id, "svg.fonttype": "path"}):
+        fig.savefig(buf, format="svg", metadata={"Date": None}, bbox_inches="tight")
+    # The RDF metadata block only names matplotlib: drop it (and its namespace URLs).
+    return safe_svg(_prefix_ids(_METADATA.sub("", buf.getvalue()), plot_id))
+
+
+def _prefix_ids(svg: str, prefix: str) -> str:
+    """Every figure is inline in one page: matplotlib's ids (figure_1, glyphs, clip paths)
+    would repeat across figures, so each gets the plot's id as prefix, references too."""
+    svg = re.sub(r'\bid="([^"]+)"', lambda m: f'id="{prefix}-{m[1]}"', svg)
+    svg = re.sub(r"url\(#([^)]+)\)", lambda m: f"url(#{prefix}-{m[1]})", svg)
+    return re.sub(r'href="#([^"]+)"', lambda m: f'href="#{prefix}-{m[1]}"', svg)
+
+
+def _figure(width: float, height: float) -> tuple[Figure, Axes]:
+    fig = Figure(figsize=(width, height), dpi=100, layout="constrained")
+    ax = fig.subplots()
+    ax.spines[["top", "right"]].set_visible(False)
+    ax.grid(True, color="#eaeef2", linewidth=0.8)
+    ax.set_axisbelow(True)
+    return fig, ax
+
+
+def _quality(s: dict) -> tuple[float, float, float] | None:
+    q = s.get("quality") or {}
+    score = _num(q.get("score"))
+    if score is None:
+        return None
+    lo, hi = _num(q.get("ci_low")), _num(q.get("ci_high"))
+    return score, score if lo is None else lo, score if hi is None else hi
+
+
+def cost_axis(strategies: list[dict]) -> tuple[str, Callable[[dict], float | None]]:
+    """Per-request cost when every strategy has one (core/cost.py), else p50 latency."""
+
+    def per_1k(s: dict) -> float | None:
+        cost = s.get("cost")
+        if isinstance(cost, dict):
+            if _num(cost.get("cost_per_1k_requests")) is not None:  # core/cost.py's pick
+                return _num(cost["cost_per_1k_requests"])
+            for key, value in cost.items():
+                if "1k" in str(key) and _num(value) is not None:
+                    return _num(value)
+            return None
+        return _num(cost)
+
+    if strategies and all(per_1k(s) is not None for s in strategies):
+        return "cost per 1k requests", per_1k
+    return "p50 latency per request (ms)", lambda s: _num((s.get("latency_ms") or {}).get("p50"))
+
+
+def scatter_plot(strategies: list[dict], recommended: str | None, metric: str) -> Plot | None:
+    """Quality vs cost: up-and-left is better. Error bars are the 95% CIs."""
+    label, cost = cost_axis(strategies)
+    points = [(s, cost(s), _quality(s)) for s in strategies]
+    points = [(str(s.get("name", "?")), x, q) for s, x, q in points if x is not None and q]
+    if not points:
+        return None
+    fig, ax = _figure(7.5, 4.2)
+    for k, (name, x, (score, lo, hi)) in enumerate(points):
+        color = RECOMMENDED if name == recommended else OTHER
+        ax.errorbar(
+            [x],
+            [score],
+            yerr=[[score - lo], [hi - score]],
+            fmt="o",
+            color=color,
+            ecolor=color,
+            elinewidth=1.5,
+            capsize=4,
+            markersize=7,
+        )
+        # Alternate label sides so strategies with equal cost do not print over each other.
+        offset = (7, 5) if k % 2 == 0 else (7, -13)
+        ax.annotate(name, (x, score), xytext=offset, textcoords="offset points", fontsize=9)
+    xs = [x for _, x, _ in points]
+    if min(xs) > 0 and max(xs) / min(xs) > 20:
+        ax.set_xscale("log")
+    ax.set_xlabel(f"{label}  (left is cheaper)")
+    ax.set_ylabel(f"{metric or 'score'} (95% CI)")
+    ax.set_ylim(_y_limits([q for _, _, q in points]))
+    caption = f"Quality against {label}; the recommended strategy is green."
+    return Plot("plot-scatter", "Quality vs cost", caption, to_svg(fig, "plot-scatter"))
+
+
+def _y_limits(quals: list[tuple[float, float, float]]) -> tuple[float, float]:
+    lo = min(q[1] for q in quals)
+    hi = max(q[2] for q in quals)
+    if lo >= 0 and hi <= 1:
+        return -0.03, 1.05
+    pad = (hi - lo) * 0.1 or 0.1
+    return lo - pad, hi + pad
+
+
+def quality_bars(strategies: list[dict], recommended: str | None, metric: str) -> Plot | None:
+    rows = [(str(s.get("name", "?")), _quality(s)) for s in strategies]
+    rows = [(n, q) for n, q in rows if q]
+    if not rows:
+        return None
+    fig, ax = _figure(7.5, 0.45 * len(rows) + 1.2)
+    ys = list(range(len(rows)))[::-1]
+    scores = [q[0] for _, q in rows]
+    err = [[q[0] - q[1] for _, q in rows], [q[2] - q[0] for _, q in rows]]
+    colors = [RECOMMENDED if n == recommended else OTHER for n, _ in rows]
+    ax.barh(ys, scores, xerr=err, color=colors, alpha=0.85, capsize=4, height=0.6)
+    ax.set_yticks(ys, [n for n, _ in rows])
+    ax.set_xlabel(f"{metric or 'score'} (bars: mean, whiskers: 95% CI)")
+    lo, hi = _y_limits([q for _, q in rows])
+    ax.set_xlim(min(0.0, lo), hi + (hi - min(0.0, lo)) * 0.1)  # room for the value labels
+    for y, (_, (score, _lo, hi)) in zip(ys, rows, strict=True):
+        ax.text(hi, y, f"  {score:.3f}", va="center", fontsize=8, color="#1f2328")
+    caption = "Mean per-example score with its 95% bootstrap confidence interval."
+    return Plot("plot-quality", "Quality", caption, to_svg(fig, "plot-quality"))
+
+
+def latency_plot(strategies: list[dict]) -> Plot | None:
+    """p50 as a bar, p95 as a whisker: the typical request and the slow tail."""
+    rows = []
+    for s in strategies:
+        lat = s.get("latency_ms") or {}
+        p50, p95 = _num(lat.get("p50")), _num(lat.get("p95"))
+        if p50 is not None:
+            rows.append((str(s.get("name", "?")), p50, p95 if p95 is not None else p50))
+    if not rows:
+        return None
+    fig, ax = _figure(7.5, 0.45 * len(rows) + 1.2)
+    ys = list(range(len(rows)))[::-1]
+    ax.barh(ys, [r[1] for r in rows], color=OTHER, alpha=0.8, height=0.6, label="p50")
+    ax.scatter([r[2] for r in rows], ys, marker="|", s=250, color="#cf222e", label="p95", zorder=3)
+    for y, (_, p50, p95) in zip(ys, rows, strict=True):
+        ax.plot([p50, p95], [y, y], color="#cf222e", linewidth=1)
+    ax.set_yticks(ys, [r[0] for r in rows])
+    ax.set_xlabel("latency per request, batch size 1 (ms)")
+    fig.legend(loc="outside lower center", ncols=2, frameon=False)
+    caption = "Single-request latency: bar = median (p50), red mark = 95th percentile."
+    return Plot("plot-latency", "Latency", caption, to_svg(fig, "plot-latency"))
+
+
+def learning_curve_plot(strategies: list[dict]) -> Plot | None:
+    curves = []
+    for s in strategies:
+        points = (s.get("details") or {}).get("learning_curve")
+        if isinstance(points, list):
+            pts = [_curve_point(p) for p in points if isinstance(p, dict)]
+            pts = sorted(p for p in pts if p)
+            if pts:
+                curves.append((str(s.get("name", "?")), pts))
+    if not curves:
+        return None
+    fig, ax = _figure(7.5, 4.0)
+    for name, pts in curves:
+        xs, ys = [p[0] for p in pts], [p[1] for p in pts]
+        ax.plot(xs, ys, marker="o", label=name)
+        ax.fill_between(xs, [p[2] for p in pts], [p[3] for p in pts], alpha=0.15)
+    ax.set_xlabel("training examples used")
+    ax.set_ylabel("test score (band: 95% CI)")
+    ax.legend(frameon=False)
+    caption = "Score against training-set size: a curve still rising means more data would help."
+    return Plot(
+        "plot-learning-curve", "Learning curve", caption, to_svg(fig, "plot-learning-curve")
+    )
+
+
+def _curve_point(p: dict) -> tuple[float, float, float, float] | None:
+    x = _num(p.get("n_train")) if _num(p.get("n_train")) is not None else _num(p.get("fraction"))
+    y = _num(p.get("score"))
+    if x is None or y is None:
+        return None
+    lo, hi = _num(p.get("ci_low")), _num(p.get("ci_high"))
+    return x, y, y if lo is None else lo, y if hi is None else hi
+
+
+def lr_sweep_plot(strategies: list[dict]) -> Plot | None:
+    sweeps = []
+    for s in strategies:
+        details = s.get("details") or {}
+        rows = details.get("lr_sweep")
+        if not isinstance(rows, list):
+            continue
+        pts = sorted(
+            (_num(r.get("learning_rate")), _num(r.get("dev_loss")))
+            for r in rows
+            if isinstance(r, dict)
+            and _num(r.get("learning_rate"))
+            and _num(r.get("dev_loss")) is not None
+        )
+        if pts:
+            sweeps.append((str(s.get("name", "?")), pts, _num(details.get("learning_rate_chosen"))))
+    if not sweeps:
+        return None
+    fig, ax = _figure(7.5, 3.6)
+    for name, pts, chosen in sweeps:
+        line = ax.plot([p[0] for p in pts], [p[1] for p in pts], marker="o", label=name)[0]
+        if chosen:
+            ax.axvline(chosen, color=line.get_color(), linestyle="--", linewidth=1)
+    ax.set_xscale("log")
+    ax.set_xlabel("learning rate (dashed: chosen)")
+    ax.set_ylabel("dev loss")
+    ax.legend(frameon=False)
+    caption = "Dev loss after a short run at each learning rate; the lowest is used."
+    return Plot("plot-lr-sweep", "Learning-rate sweep", caption, to_svg(fig, "plot-lr-sweep"))
+
+
+PROBE_LABELS = {
+    "answerable_accuracy": "answerable accuracy",
+    "fabrication_rate": "fabrication rate (lower is better)",
+    "abstention_rate": "abstention rate",
+    "forgetting": "general knowledge kept",
+}
+
+
+def probes_plot(strategies: list[dict]) -> Plot | None:
+    """Before vs after fine-tuning for each probe, per fine-tuned strategy."""
+    rows = []
+    for s in strategies:
+        probes = (s.get("details") or {}).get("probes")
+        if not isinstance(probes, dict):
+            continue
+        for key, value in probes.items():
+            if not isinstance(value, dict) or "diff" not in value:  # e.g. seconds, examples
+                continue
+            before, after = _num(value.get("before")), _num(value.get("after"))
+            if before is not None and after is not None:
+                label = f"{s.get('name', '?')}: {PROBE_LABELS.get(key, key)}"
+                lo, hi = _num(value.get("ci_low")), _num(value.get("ci_high"))
+                if lo is not None and hi is not None:
+                    label += f"\nchange {after - before:+.2f} (95% CI {lo:+.2f} to {hi:+.2f})"
+                rows.append((label, before, after))
+    if not rows:
+        return None
+    fig, ax = _figure(7.5, 0.6 * len(rows) + 1.2)
+    ys = list(range(len(rows)))[::-1]
+    ax.barh(
+        [y + 0.18 for y in ys],
+        [r[1] for r in rows],
+        height=0.34,
+        color=MUTED,
+        label="before (base model)",
+    )
+    ax.barh(
+        [y - 0.18 for y in ys],
+        [r[2] for r in rows],
+        height=0.34,
+        color=OTHER,
+        label="after fine-tuning",
+    )
+    ax.set_yticks(ys, [r[0] for r in rows])
+    fig.legend(loc="outside lower center", ncols=2, frameon=False)
+    ax.set_xlabel("rate")
+    caption = "Hallucination and forgetting probes on the base model and after fine-tuning."
+    return Plot("plot-probes", "Hallucination and forgetting", caption, to_svg(fig, "plot-probes"))
+
+
+def all_plots(results: dict) -> list[Plot]:
+    """Every figure the results support, in reading order."""
+    strategies = [s for s in results.get("strategies") or [] if isinstance(s, dict)]
+    recommended = (results.get("verdict") or {}).get("recommended")
+    metric = str((results.get("task") or {}).get("metric") or "")
+    builders: list[Callable[[], Plot | None]] = [
+        lambda: scatter_plot(strategies, recommended, metric),
+        lambda: quality_bars(strategies, recommended, metric),
+        lambda: latency_plot(strategies),
+        lambda: learning_curve_plot(strategies),
+        lambda: lr_sweep_plot(strategies),
+        lambda: probes_plot(strategies),
+    ]
+    plots = []
+    for build in builders:
+        try:
+            plot = build()
+        except ValueError:  # safe_svg refused it: leave the figure out, keep the report
+            continue
+        if plot is not None:
+            plots.append(plot)
+    return plots

@@ -1,0 +1,239 @@
+"""Resume an interrupted run: finished strategies are not computed again.
+
+Each strategy's result is cached in a hidden folder beside the run folder
+(`runs/.NAME.cache/`), keyed by a hash of everything that determines it: the task data and
+config (and every file in the task folder), the strategy and its options, the model's
+files, the shouldtune code, the seed and the run flags. A fine-tune also checkpoints its
+training there, so a killed fine-tune resumes from its last checkpoint. The cache is removed
+once the run folder is complete.
+
+Entries are written atomically and checked when read: a damaged entry is recomputed, never
+trusted.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+import os
+import random
+import shutil
+from collections.abc import Callable
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+from . import __version__
+from .core.fileio import atomic_write_json
+from .core.types import Quality, StrategyResult, Task
+from .progress import NullProgress, Progress
+
+FORMAT = 1
+SMALL_FILE = 16 * 2**20  # model files up to this size are hashed; bigger ones by size + mtime
+CODE_SUFFIXES = (".py", ".j2", ".js")
+
+
+def _digest(data: Any) -> str:
+    text = json.dumps(data, sort_keys=True, ensure_ascii=False, default=str)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+@functools.cache
+def code_version() -> str:
+    """The package version plus a hash of its source: an edited strategy is a new result."""
+    h = hashlib.sha256(__version__.encode())
+    package = Path(__file__).parent
+    for path in sorted(package.rglob("*")):
+        if path.suffix in CODE_SUFFIXES and "__pycache__" not in path.parts:
+            h.update(str(path.relative_to(package)).encode())
+            h.update(path.read_bytes())
+    return f"{__version__}+{h.hexdigest()[:12]}"
+
+
+def folder_fingerprint(folder: Path) -> str:
+    """Small files (configs, tokenizers, task data and code) by content; big ones (weights)
+    by name, size and mtime."""
+    h = hashlib.sha256()
+    for path in sorted(Path(folder).rglob("*")):
+        rel = path.relative_to(folder).parts
+        # Hidden entries (a run's .partial/.cache folders if --out points inside) and
+        # bytecode caches change between attempts without changing the task.
+        if not path.is_file() or any(p.startswith(".") or p == "__pycache__" for p in rel):
+            continue
+        st = path.stat()
+        h.update(str(path.relative_to(folder)).encode())
+        if st.st_size <= SMALL_FILE:
+            h.update(path.read_bytes())
+        else:
+            h.update(f"{st.st_size}:{st.st_mtime_ns}".encode())
+    return h.hexdigest()
+
+
+def task_fingerprint(task: Task) -> str:
+    """The examples actually used (after any split or cap), the config, and every file of the
+    task folder (a scorer, tools, probe items...)."""
+    config = task.config.model_dump(mode="json") if task.config is not None else None
+    return _digest(
+        {
+            "train": [asdict(e) for e in task.train],
+            "test": [asdict(e) for e in task.test],
+            "docs": [asdict(d) for d in task.docs],
+            "instruction": task.instruction,
+            "metric": task.metric,
+            "config": config,
+            "files": folder_fingerprint(task.root),
+        }
+    )
+
+
+def run_identity(task: Task, model_name: str, model_dir: Path, opts: Any, backend: Any) -> dict:
+    """What every strategy of the run depends on (each adds its own options to this)."""
+    return {
+        "format": FORMAT,
+        "task": task_fingerprint(task),
+        "model": model_name,
+        "model_files": folder_fingerprint(model_dir),
+        "code": code_version(),
+        "seed": opts.seed,
+        "quick": opts.quick,
+        "backend": backend.describe() if backend is not None else None,
+    }
+
+
+def strategy_identity(strategy: Any) -> dict:
+    options = getattr(strategy, "options", None)
+    extra = getattr(strategy, "cache_identity", None)  # what options alone do not say
+    return {
+        "name": strategy.name,
+        "kind": strategy.kind,
+        "class": f"{type(strategy).__module__}.{type(strategy).__qualname__}",
+        "options": options.model_dump(mode="json") if hasattr(options, "model_dump") else None,
+        "extra": extra() if callable(extra) else None,
+    }
+
+
+def cache_folder(out_dir: Path) -> Path:
+    return out_dir.with_name(f".{out_dir.name}.cache")
+
+
+def unfinished_run(parent: Path, task_name: str, identity: dict) -> Path | None:
+    """The newest interrupted run of this task with the same identity: the default output
+    folder carries a timestamp, so re-running the same command must find it by content."""
+    want = _digest(identity)
+    for folder in sorted(parent.glob(f".{task_name}-*.cache"), reverse=True):
+        try:
+            saved = json.loads((folder / "identity.json").read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        if saved.get("digest") == want:
+            return parent / folder.name[1 : -len(".cache")]
+    return None
+
+
+def seed_everything(seed: int) -> None:
+    """Each strategy starts from the same RNG state, whether or not others ran before it."""
+    import numpy as np
+    import torch
+
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+
+
+def _link_or_copy(src: Path, dst: Path) -> None:
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    dst.unlink(missing_ok=True)
+    try:
+        os.link(src, dst)  # files are replaced atomically, never edited: a link is a snapshot
+    except OSError:
+        shutil.copy2(src, dst)
+
+
+def _files(folder: Path) -> dict[str, int]:
+    return {str(p.relative_to(folder)): p.stat().st_size for p in folder.rglob("*") if p.is_file()}
+
+
+class RunCache:
+    """Per-strategy results of one run folder, reused when the same command runs again."""
+
+    def __init__(self, out_dir: Path, identity: dict, progress: Progress | None = None):
+        self.folder = cache_folder(out_dir)
+        self.identity = identity
+        self.progress = progress or NullProgress()
+        self.model_parameters: int | None = None
+        self.folder.mkdir(parents=True, exist_ok=True)
+        atomic_write_json(
+            self.folder / "identity.json", {"digest": _digest(identity), "identity": identity}
+        )
+
+    def key(self, strategy: Any) -> str:
+        return _digest({"run": self.identity, "strategy": strategy_identity(strategy)})[:32]
+
+    def evaluate(
+        self, strategy: Any, ctx: Any, compute: Callable[[], StrategyResult]
+    ) -> StrategyResult:
+        """The cached result of `strategy`, or compute it (resuming its training) and cache it."""
+        key = self.key(strategy)
+        cached = self.load(key, ctx.work_dir)
+        if cached is not None:
+            self.progress.log(f"{strategy.name}: reused the result of an earlier attempt ({key})")
+            return cached
+        seed_everything(ctx.seed)
+        before = _files(ctx.work_dir)
+        ctx.checkpoint_dir = self.folder / f"{key}.ckpt"
+        try:
+            result = compute()
+        finally:
+            ctx.checkpoint_dir = None
+        lm = getattr(ctx, "_lm", None)
+        self.model_parameters = lm.parameters if lm is not None else self.model_parameters
+        self.save(key, result, ctx.work_dir, before)
+        shutil.rmtree(self.folder / f"{key}.ckpt", ignore_errors=True)
+        return result
+
+    def save(self, key: str, result: StrategyResult, work: Path, before: dict[str, int]) -> None:
+        """Snapshot the files the strategy wrote, then the entry (last, atomic: the commit)."""
+        made = {rel: size for rel, size in _files(work).items() if before.get(rel) != size}
+        stash = self.folder / f"{key}.files"
+        shutil.rmtree(stash, ignore_errors=True)
+        for rel in made:
+            _link_or_copy(work / rel, stash / rel)
+        entry = {
+            "format": FORMAT,
+            "key": key,
+            "result": result.to_json(),
+            "scores": result.scores,
+            "files": made,
+            "model_parameters": self.model_parameters,
+        }
+        atomic_write_json(self.folder / f"{key}.json", entry)
+
+    def load(self, key: str, work: Path) -> StrategyResult | None:
+        entry = self._entry(key)
+        if entry is None:
+            return None
+        stash = self.folder / f"{key}.files"
+        for rel in entry["files"]:
+            _link_or_copy(stash / rel, work / rel)
+        if entry.get("model_parameters"):
+            self.model_parameters = entry["model_parameters"]
+        data = entry["result"]
+        return StrategyResult(
+            **{**data, "quality": Quality(**data["quality"]), "scores": entry["scores"]}
+        )
+
+    def _entry(self, key: str) -> dict | None:
+        """The entry if it is whole and every file it names is there at its recorded size."""
+        try:
+            entry = json.loads((self.folder / f"{key}.json").read_text(encoding="utf-8"))
+            stash = self.folder / f"{key}.files"
+            ok = entry["format"] == FORMAT and entry["key"] == key
+            ok = ok and len(entry["scores"]) > 0 and isinstance(entry["result"]["quality"], dict)
+            ok = ok and all((stash / r).stat().st_size == s for r, s in entry["files"].items())
+        except (OSError, ValueError, KeyError, TypeError, AttributeError):
+            return None
+        return entry if ok else None
+
+    def remove(self) -> None:
+        shutil.rmtree(self.folder, ignore_errors=True)

@@ -1,0 +1,1 @@
+"""Tool use: schemas from typed Python functions, reply parsing, and the chat protocol."""

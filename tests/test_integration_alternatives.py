@@ -1,0 +1,48 @@
+"""End to end on the real bundled model: the tool-calculator example's tools and pipeline
+strategies next to the non-LLM baseline, on a few test problems."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from shouldtune.run import RunOptions, run_task
+
+EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "tool-calculator"
+
+
+@pytest.mark.integration
+def test_tools_and_pipeline_on_the_bundled_model(tmp_path: Path) -> None:
+    task = tmp_path / "task"
+    shutil.copytree(EXAMPLE, task)
+    test = (EXAMPLE / "test.jsonl").read_text().splitlines()[:3]
+    (task / "test.jsonl").write_text("\n".join(test) + "\n")
+    (task / "task.yaml").write_text(
+        "name: calc\n"
+        "instruction: Answer the arithmetic question with the number only.\n"
+        "metric: exact_match\n"
+        "options: {tools: {max_rounds: 1, timeout_s: 2}}\n"
+        "generation: {max_new_tokens: 32, batch_size: 4}\n"
+        "eval: {latency_samples: 1}\n"
+    )
+    out = tmp_path / "run"
+    results = run_task(task, RunOptions(out_dir=out, only=["baseline", "tools", "pipeline"]))
+    by_name = {s["name"]: s for s in results["strategies"]}
+    assert list(by_name) == ["baseline", "tools", "pipeline"]
+    assert [s["kind"] for s in by_name.values()] == ["baseline", "tools", "pipeline"]
+    tools = by_name["tools"]["details"]
+    assert tools["protocol"] == "text" and tools["tools"] == ["calculate"]
+    assert tools["answered_without_tools"] + tools["rounds_exhausted"] <= 3
+    assert tools["tool_calls"] + tools["malformed_calls"] >= tools["rounds_exhausted"]
+    assert by_name["tools"]["prompt_tokens_mean"] > 150  # the schema and protocol
+    steps = by_name["pipeline"]["details"]["steps"]
+    assert [(s["name"], s["kind"]) for s in steps] == [("expression", "llm"), ("compute", "python")]
+    assert steps[0]["ms_per_example"] > steps[1]["ms_per_example"] >= 0
+    # The baseline needs no model: it answers in well under the LLM strategies' latency.
+    assert by_name["baseline"]["latency_ms"]["p50"] < by_name["tools"]["latency_ms"]["p50"]
+    assert results["model"]["parameters"] > 100e6  # the LLM was loaded for tools/pipeline
+    saved = json.loads((out / "results.json").read_text())
+    assert saved["verdict"]["recommended"] in by_name

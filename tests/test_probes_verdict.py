@@ -1,0 +1,227 @@
+"""Probes in a run: the session (base cached, tuned after), and the verdict's probe rule."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from types import SimpleNamespace
+
+from shouldtune.core.stats import bootstrap_ci
+from shouldtune.core.taskio import load_task
+from shouldtune.core.types import Quality, StrategyResult
+from shouldtune.core.verdict import decide, probe_harms
+from shouldtune.probes.session import ProbeSession, tuned_model
+from shouldtune.strategies.base import RunContext
+
+N = 30
+
+
+def result(name: str, scores: list[float], kind: str = "prompting", probes=None):
+    mean, lo, hi = bootstrap_ci(scores)
+    return StrategyResult(
+        name=name,
+        kind=kind,
+        quality=Quality("exact_match", mean, lo, hi),
+        latency_ms={"p50": 100.0, "p95": 150.0},
+        tokens_per_s=10.0,
+        prompt_tokens_mean=50.0,
+        train_seconds=100.0 if kind == "fine-tuning" else 0.0,
+        eval_seconds=1.0,
+        peak_rss_mb=100.0,
+        predictions_file=f"predictions/{name}.jsonl",
+        scores=list(scores),
+        details={"probes": probes} if probes else {},
+    )
+
+
+def ones(k: int, n: int = N) -> list[float]:
+    return [1.0] * k + [0.0] * (n - k)
+
+
+def change(before: float, after: float, lo: float, hi: float) -> dict[str, float]:
+    return {"before": before, "after": after, "diff": after - before, "ci_low": lo, "ci_high": hi}
+
+
+HARMFUL = {
+    "fabrication_rate": change(0.5, 0.9, 0.25, 0.55),  # CI above 0: more fabrication
+    "forgetting": change(1.0, 0.6, -0.55, -0.25),  # CI below 0: forgot
+    "answerable_accuracy": change(0.1, 0.0, -0.2, 0.0),
+}
+CLEAN = {
+    "fabrication_rate": change(0.5, 0.55, -0.05, 0.15),
+    "forgetting": change(1.0, 0.95, -0.1, 0.0),
+}
+
+
+def test_probe_harms_only_when_ci_excludes_zero_on_the_bad_side() -> None:
+    assert probe_harms(result("x", ones(5), "fine-tuning", CLEAN)) == []
+    harms = probe_harms(result("x", ones(5), "fine-tuning", HARMFUL))
+    assert len(harms) == 2
+    assert "fabrication" in harms[0] and "+0.40" in harms[0]
+    assert "general-knowledge accuracy went from 1.00 to 0.60" in harms[1]
+    better = {"fabrication_rate": change(0.9, 0.5, -0.5, -0.3), "forgetting": change(0.5, 1, 1, 1)}
+    assert probe_harms(result("x", ones(5), "fine-tuning", better)) == []
+    assert probe_harms(result("x", ones(5))) == []
+
+
+def test_harmful_winner_is_recommended_with_the_cost_said() -> None:
+    results = [result("zero_shot", ones(3)), result("lora", ones(28), "fine-tuning", HARMFUL)]
+    verdict = decide(results)
+    assert verdict.fine_tune and verdict.recommended == "lora"
+    said = [r for r in verdict.reasons if "After fine-tuning, lora's" in r]
+    assert len(said) == 1 and "recommended anyway" in said[0] and "fabrication" in said[0]
+
+
+def test_clean_winner_preferred_over_cheaper_harmful_one() -> None:
+    harmful = result("lora", ones(28), "fine-tuning", HARMFUL)
+    harmful.train_seconds = 10.0  # cheaper: without the probe rule it would be recommended
+    clean = result("full", ones(28), "fine-tuning", CLEAN)
+    verdict = decide([result("zero_shot", ones(3)), harmful, clean])
+    assert verdict.fine_tune and verdict.recommended == "full"
+    assert any("lora's" in r and "full is recommended instead" in r for r in verdict.reasons)
+    without = decide(
+        [result("zero_shot", ones(3)), harmful, result("full", ones(28), "fine-tuning")]
+    )
+    assert without.recommended == "full"  # no probes: neither is flagged, cost decides
+    harmful.train_seconds, clean.train_seconds = 10.0, 50.0
+    no_probes = [result("zero_shot", ones(3)), result("lora", ones(28), "fine-tuning")]
+    assert decide(no_probes).recommended == "lora"
+
+
+def test_harmful_loser_is_still_named() -> None:
+    results = [result("zero_shot", ones(25)), result("lora", ones(24), "fine-tuning", HARMFUL)]
+    verdict = decide(results)
+    assert not verdict.fine_tune and verdict.recommended == "zero_shot"
+    assert any(r.startswith("After fine-tuning, lora's fabrication") for r in verdict.reasons)
+
+
+class FakeTuned:
+    kind = "fine-tuning"
+    name = "fake_tune"
+
+    def __init__(self, lm):
+        self.tuned = lm
+
+
+def _task(make_task_dir, probes: dict) -> object:
+    train = [{"input": f"q{i}", "output": f"a{i}"} for i in range(8)]
+    config = {"probes": probes, "generation": {"max_new_tokens": 4}}
+    root = make_task_dir(train, train[:3], config)
+    (Path(root) / "probes.jsonl").write_text(
+        '{"question": "What is our code?", "answers": ["XJ9"]}\n'
+        '{"question": "What will sales be next year?", "answerable": false}\n'
+        '{"question": "2+2?", "answers": ["4"], "kind": "general"}\n'
+    )
+    return load_task(root)
+
+
+def test_session_probes_base_once_and_each_tuned_model(tiny_lm, make_task_dir) -> None:
+    task = _task(
+        make_task_dir, {"answerable": 2, "unanswerable": 2, "general": 2, "max_new_tokens": 4}
+    )
+    session = ProbeSession.for_plan(task, ["prompting", "fine-tuning"], False, 0, 200)
+    assert session is not None and len(session.items) == 9
+    calls = []
+
+    class CountingLM:
+        def __init__(self, lm):
+            self.lm = lm
+
+        def generate(self, *args, **kwargs):
+            calls.append(len(args[0]))
+            return self.lm.generate(*args, **kwargs)
+
+    ctx = RunContext(task=task, lm_loader=lambda: CountingLM(tiny_lm))
+    first = session.after(FakeTuned(tiny_lm), ctx)
+    second = session.after(FakeTuned(tiny_lm), ctx)
+    assert calls == [9]  # the base model is probed once and reused
+    for out in (first, second):
+        assert out["forgetting"]["diff"] == 0 and out["forgetting"]["n"] == 3
+        assert set(out) >= {"answerable_accuracy", "fabrication_rate", "abstention_rate"}
+    assert first["seconds"]["before_cached"] is False and second["seconds"]["before_cached"]
+    described = session.describe()
+    assert described["items"] == {"answerable": 3, "unanswerable": 3, "general": 3}
+    assert described["custom_items"] == 3 and described["base"]["forgetting"] is not None
+
+
+def test_session_wrap_only_touches_fine_tunes(tiny_lm, make_task_dir) -> None:
+    task = _task(make_task_dir, {"answerable": 0, "unanswerable": 0, "general": 0})
+    session = ProbeSession(task, quick=True)
+    ctx = RunContext(task=task, lm_loader=lambda: tiny_lm)
+    prompting = SimpleNamespace(kind="prompting", name="zero_shot")
+
+    def compute():
+        return result("x", ones(3))
+
+    assert session.wrap(compute, prompting, ctx) is compute
+    probed = session.wrap(compute, FakeTuned(tiny_lm), ctx)()
+    assert probed.details["probes"]["forgetting"]["n"] == 1
+    assert session.after(SimpleNamespace(kind="fine-tuning", name="t"), ctx) == {
+        "skipped": "no tuned model to probe"
+    }
+
+
+def test_session_only_when_enabled_and_fine_tune_planned(make_task_dir) -> None:
+    task = _task(make_task_dir, {"enabled": True})
+    assert ProbeSession.for_plan(task, ["prompting"], False, 0, 200) is None
+    off = _task(make_task_dir, {"enabled": False})
+    assert ProbeSession.for_plan(off, ["fine-tuning"], False, 0, 200) is None
+    quick = ProbeSession.for_plan(task, ["fine-tuning"], True, 0, 200)
+    assert quick.slick_settings() == {"max_examples": 12, "prompts": 2, "samples": 1}
+    assert sum(i.kind == "answerable" for i in quick.items) == 10 + 1
+
+
+def test_knowledge_on_tiny_model_and_warning(tiny_lm, make_task_dir) -> None:
+    task = _task(make_task_dir, {"slick": {"max_examples": 4, "prompts": 2, "samples": 1}})
+    session = ProbeSession(task, quick=False)
+    logged = []
+    ctx = RunContext(task=task, lm_loader=lambda: tiny_lm)
+    ctx.progress = SimpleNamespace(stage=lambda *a, **k: None, advance=lambda n=1: None,
+                                   log=logged.append)  # fmt: skip
+    out = session.knowledge(ctx, lambda pred, gold: 0.0)  # nothing is ever right
+    assert out["categories"]["Unknown"] == 4 and out["unknown_share"] == 1.0
+    assert out["generations"] == 4 * 2 + 4 * 1
+    assert len(out["examples"]) == 4 and out["examples"][0]["source"].startswith("train.jsonl:")
+    assert logged and "Unknown" in logged[0]
+    notes = session.verdict_notes(out, [result("lora", ones(3), "fine-tuning")])
+    assert notes and notes[0].startswith("Training data:")
+    assert session.verdict_notes(out, [result("zero_shot", ones(3))]) == []
+    known = session.knowledge(ctx, lambda pred, gold: 1.0)
+    assert known["categories"]["HighlyKnown"] == 4 and known["warning"] is None
+
+
+def test_tuned_model_prefers_accessor() -> None:
+    assert tuned_model(SimpleNamespace(tuned="attr")) == "attr"
+    assert tuned_model(SimpleNamespace(tuned="attr", tuned_model=lambda: "method")) == "method"
+    assert tuned_model(SimpleNamespace()) is None
+
+
+def test_run_writes_knowledge_and_probes(tiny_model_dir, make_task_dir, tmp_path) -> None:
+    from shouldtune.run import RunOptions, run_task
+
+    train = [{"input": f"ship {i} boxes", "output": f"T{i % 3} x{i}"} for i in range(12)]
+    test = [{"input": f"ship {i} crates", "output": f"T{i % 3} x{i}"} for i in range(40, 44)]
+    options = {"epochs": 1, "batch_size": 4, "lr_sweep": False, "learning_curve": False}
+    config = {
+        "generation": {"max_new_tokens": 4},
+        "eval": {"latency_samples": 1, "bootstrap_samples": 200},
+        "options": {"lora": options},
+        "probes": {"answerable": 3, "unanswerable": 3, "general": 3, "max_new_tokens": 4},
+    }
+    root = make_task_dir(train, test, config)
+    opts = RunOptions(
+        out_dir=tmp_path / "run",
+        only=["zero_shot", "lora"],
+        model=str(tiny_model_dir),
+        allow_audit_failures=True,
+    )
+    results = run_task(root, opts)
+    knowledge = results["knowledge"]
+    assert sum(knowledge["categories"].values()) == 12 and knowledge["seconds"] >= 0
+    assert knowledge["unknown_share"] == 1.0  # a random model knows none of it
+    assert any(r.startswith("Training data:") for r in results["verdict"]["reasons"])
+    by_name = {s["name"]: s for s in results["strategies"]}
+    assert "probes" not in by_name["zero_shot"]["details"]
+    probes = by_name["lora"]["details"]["probes"]
+    for key in ("answerable_accuracy", "fabrication_rate", "abstention_rate", "forgetting"):
+        assert probes[key].keys() >= {"before", "after", "diff", "ci_low", "ci_high"}
+    assert results["probes"]["items"] == {"answerable": 3, "unanswerable": 3, "general": 3}
