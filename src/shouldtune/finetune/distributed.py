@@ -4,10 +4,11 @@
         TASK_DIR lora --out DIR
 
 Same options (task.yaml `options.<strategy>`), data split, lr sweep and loop as
-`shouldtune run`; every batch is sharded across the processes (DDP; FSDP through an accelerate
-config). The main process writes DIR/trained/<strategy>/ and DIR/train_report.json;
-`shouldtune export DIR STRATEGY --out MODEL` turns it into a plain model folder. Evaluation
-and the verdict stay with `shouldtune run` (one process).
+`shouldtune run`; batches are sharded across the processes (DDP; not FSDP: best-weight
+restore and saving assume whole parameters on every process). The main process writes
+DIR/trained/<strategy>/ and DIR/train_report.json; `shouldtune export DIR STRATEGY --out
+MODEL` turns it into a plain model folder. Evaluation and the verdict stay with
+`shouldtune run` (one process).
 """
 
 from __future__ import annotations

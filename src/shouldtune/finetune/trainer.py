@@ -2,7 +2,7 @@
 
 Completion-only loss, length-bucketed batches, gradient accumulation, linear warm-up and
 decay, dev-loss early stopping with the best weights restored, seeded throughout. Through
-accelerate the same loop runs on CPU, one GPU, or several processes (DDP/FSDP, gloo on CPU).
+accelerate the same loop runs on CPU, one GPU, or several processes (DDP; gloo on CPU).
 """
 
 from __future__ import annotations
