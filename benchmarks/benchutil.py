@@ -39,6 +39,9 @@ def machine() -> dict[str, Any]:
         "torch": torch.__version__,
         "python": platform.python_version(),
         "load_average": [round(x, 2) for x in os.getloadavg()],
+        # PASSIVE: idle OpenMP threads sleep instead of spinning; on a busy shared machine
+        # spinning threads fight the ones doing work (see benchmarks/README.md).
+        "OMP_WAIT_POLICY": os.environ.get("OMP_WAIT_POLICY", "(default: spin, then sleep)"),
     }
 
 

@@ -32,6 +32,7 @@ def run_dir(tiny_model_dir, tmp_path_factory):
         "generation": {"max_new_tokens": 4, "batch_size": 5},
         "eval": {"latency_samples": 1, "bootstrap_samples": 200},
         "options": {"lora": OPTS, "layerwise": {**OPTS, "top_k": 1}},
+        "probes": {"enabled": False},  # another feature, and slow: not what this file tests
     }
     (root / "task.yaml").write_text(yaml.safe_dump(config), encoding="utf-8")
     for name, rows in (("train", TRAIN), ("test", TEST)):

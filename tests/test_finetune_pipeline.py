@@ -115,6 +115,15 @@ def test_same_seed_same_scores_other_seed_differs(task, tiny_lm, tmp_path):
     assert a.details["training"]["history"] != c.details["training"]["history"]
 
 
+def test_sweep_note_flags_a_winner_at_the_edge():
+    from shouldtune.finetune.strategy import _edge_note
+
+    rows = [{"learning_rate": r, "dev_loss": d} for r, d in ((1e-4, 3.0), (3e-4, 2.0), (1e-3, 1.0))]
+    assert "largest" in _edge_note(rows, 1e-3)
+    assert "smallest" in _edge_note(rows, 1e-4)
+    assert _edge_note(rows, 3e-4) == "" and _edge_note([], 1e-3) == ""
+
+
 def test_curve_statement_wording():
     pts = [{"score": 0.2, "n_train": 10}, {"score": 0.8, "n_train": 20}]
     rising = curve_statement(pts, [[0] * 8 + [1] * 2, [0] * 2 + [1] * 8])

@@ -173,3 +173,27 @@ def test_finished_rows_leave_the_batch(tiny_tokenizer):
     assert (short.text, short.new_tokens) == ("", 1)
     assert long.new_tokens == 5 and long.text == tok.decode([word] * 5).strip()
     assert model.batch_sizes == [2, 1, 1, 1, 1]  # after the first token, one row is computed
+
+
+def test_growing_kv_layer_appends_in_place_and_follows_row_selection():
+    from transformers.cache_utils import DynamicLayer
+
+    from shouldtune.models.kvcache import GrowingLayer
+
+    torch.manual_seed(0)
+    grow, plain = GrowingLayer(reserve=4), DynamicLayer()
+
+    def both(k: torch.Tensor) -> torch.Tensor:
+        got, want = grow.update(k, k + 1), plain.update(k, k + 1)
+        assert torch.equal(got[0], want[0]) and torch.equal(got[1], want[1])
+        return got[0]
+
+    both(torch.randn(3, 2, 5, 8))
+    first = both(torch.randn(3, 2, 1, 8)).data_ptr()
+    assert both(torch.randn(3, 2, 1, 8)).data_ptr() == first  # spare room: nothing copied
+    keep = torch.tensor([0, 2])
+    grow.batch_select_indices(keep)  # a finished row leaves the batch
+    plain.batch_select_indices(keep)
+    assert both(torch.randn(2, 2, 1, 8)).shape == (2, 2, 8, 8)
+    for _ in range(8):  # past the reserve: it grows and stays equal
+        both(torch.randn(2, 2, 1, 8))

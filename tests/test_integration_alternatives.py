@@ -18,14 +18,14 @@ EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "tool-calculator"
 def test_tools_and_pipeline_on_the_bundled_model(tmp_path: Path) -> None:
     task = tmp_path / "task"
     shutil.copytree(EXAMPLE, task)
-    test = (EXAMPLE / "test.jsonl").read_text().splitlines()[:3]
+    test = (EXAMPLE / "test.jsonl").read_text().splitlines()[:2]
     (task / "test.jsonl").write_text("\n".join(test) + "\n")
     (task / "task.yaml").write_text(
         "name: calc\n"
         "instruction: Answer the arithmetic question with the number only.\n"
         "metric: exact_match\n"
         "options: {tools: {max_rounds: 1, timeout_s: 2}}\n"
-        "generation: {max_new_tokens: 32, batch_size: 4}\n"
+        "generation: {max_new_tokens: 40, batch_size: 2}\n"
         "eval: {latency_samples: 1}\n"
     )
     out = tmp_path / "run"
@@ -35,7 +35,7 @@ def test_tools_and_pipeline_on_the_bundled_model(tmp_path: Path) -> None:
     assert [s["kind"] for s in by_name.values()] == ["baseline", "tools", "pipeline"]
     tools = by_name["tools"]["details"]
     assert tools["protocol"] == "text" and tools["tools"] == ["calculate"]
-    assert tools["answered_without_tools"] + tools["rounds_exhausted"] <= 3
+    assert tools["answered_without_tools"] + tools["rounds_exhausted"] <= 2
     assert tools["tool_calls"] + tools["malformed_calls"] >= tools["rounds_exhausted"]
     assert by_name["tools"]["prompt_tokens_mean"] > 150  # the schema and protocol
     steps = by_name["pipeline"]["details"]["steps"]

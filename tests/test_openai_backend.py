@@ -83,7 +83,7 @@ def server():
     FakeOpenAI.seen = []
     httpd = ThreadingHTTPServer(("127.0.0.1", 0), FakeOpenAI)
     httpd.daemon_threads = True
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread = threading.Thread(target=httpd.serve_forever, args=(0.05,), daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{httpd.server_address[1]}/v1"
     httpd.shutdown()
@@ -323,7 +323,7 @@ def test_real_llama_cpp_server_serving_the_bundled_gguf(tmp_path):
                     tail = (tmp_path / "server.log").read_text()[-2000:]
                     pytest.fail(f"llama.cpp server did not start: {tail}")
                 time.sleep(0.5)
-        gens = be.generate(convos("What is the capital of France?", "Say hello."), 12, 2)
+        gens = be.generate(convos("What is the capital of France?", "Say hello."), 8, 2)
         if proc.poll() is not None:
             pytest.fail(f"llama.cpp server died: {(tmp_path / 'server.log').read_text()[-2000:]}")
         assert len(gens) == 2 and all(g.text for g in gens)

@@ -116,6 +116,7 @@ class FineTuneStrategy(ChatStrategy):
             "saved_to": saved,
             "learning_rate_chosen": lr,
             "lr_sweep": sweep,
+            "lr_sweep_note": _edge_note(sweep, lr),
             # The cost of getting the model: sweep + final training, not the diagnostics.
             "train_seconds": round(t2 - t0, 2),
             "seconds": {"lr_sweep": round(t1 - t0, 2), "training": round(t2 - t1, 2)},
@@ -250,6 +251,18 @@ class FineTuneStrategy(ChatStrategy):
         convos = [self.messages(ex, ctx) for ex in ctx.task.test]
         gens = lm.generate(convos, ctx.generation.max_new_tokens, ctx.generation.batch_size)
         return [scorer(g.text, ex.output) for g, ex in zip(gens, ctx.task.test, strict=True)]
+
+
+def _edge_note(sweep: Sequence[dict[str, Any]], chosen: float) -> str:
+    """A winner at the edge of the grid means the best rate may lie outside it."""
+    rates = [r["learning_rate"] for r in sweep if r["dev_loss"] is not None]
+    if len(rates) < 2 or min(rates) < chosen < max(rates):
+        return ""
+    side = "largest" if chosen == max(rates) else "smallest"
+    return (
+        f"The lowest dev loss came at the {side} candidate rate ({chosen:g}): one beyond it "
+        "may be better still (set lr_candidates)."
+    )
 
 
 def deep_copy(base: torch.nn.Module) -> torch.nn.Module:

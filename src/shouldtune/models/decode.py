@@ -13,7 +13,6 @@ come from the mask's running count, so every real token keeps the position it ha
 
 from __future__ import annotations
 
-import copy
 import inspect
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -77,10 +76,11 @@ class _Forward:
         self.cache_kw = "cache" if "cache" in params else "past_key_values"
         self.keep_last = "logits_to_keep" in params
 
-    def new_cache(self) -> Any:
-        from transformers import DynamicCache
+    def new_cache(self, reserve: int = 0) -> Any:
+        """An empty cache; `reserve`: positions to leave room for (appends stay in place)."""
+        from .kvcache import new_cache
 
-        return DynamicCache(config=self.model.config)
+        return new_cache(self.model.config, reserve)
 
     def __call__(
         self, ids: torch.Tensor, mask: torch.Tensor, positions: torch.Tensor, cache: Any
@@ -125,12 +125,12 @@ class PrefixCache:
         n = len(self.ids)
         return all(len(p) > n and tuple(p[:n]) == self.ids for p in prompts)
 
-    def expanded(self, batch: int) -> Any:
-        """A fresh cache for `batch` rows; the stored one is never written to."""
-        cache = copy.deepcopy(self.cache)
-        if batch > 1:
-            cache.batch_repeat_interleave(batch)
-        return cache
+    def expanded(self, batch: int, reserve: int = 0) -> Any:
+        """A fresh cache for `batch` rows, room for `reserve` more positions; the stored one is
+        never written to."""
+        from .kvcache import repeated
+
+        return repeated(self.cache, batch, reserve)
 
 
 @torch.inference_mode()
@@ -151,7 +151,8 @@ def greedy(
     fwd = _Forward(model)
     start = len(prefix.ids) if prefix is not None else 0
     ids, mask = _pack([p[start:] for p in prompts], start, pad_id)
-    cache = prefix.expanded(len(prompts)) if prefix is not None else fwd.new_cache()
+    room = ids.shape[1] + max_new_tokens
+    cache = prefix.expanded(len(prompts), room) if prefix is not None else fwd.new_cache(room)
     positions = (mask.cumsum(-1) - 1).clamp(min=0)[:, start:]
     logits = fwd(ids, mask, positions, cache)
     rows = list(range(len(prompts)))  # which prompt each live batch row belongs to
