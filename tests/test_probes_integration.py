@@ -34,7 +34,7 @@ def test_general_probe_known_before_and_forgetting_flagged(real_lm) -> None:
     from shouldtune.core.verdict import probe_harms
     from shouldtune.probes.items import ProbeItem
 
-    items = general_items(12) + [ProbeItem("unanswerable", "What will I dream tomorrow?")]
+    items = general_items(8) + [ProbeItem("unanswerable", "What will I dream tomorrow?")]
     before = run_probes(real_lm, items, max_new_tokens=24, batch_size=16)
     after = run_probes(Parrot(), items)
     out = compare(items, before.answers, after.answers, n_resamples=1000)
@@ -45,7 +45,7 @@ def test_general_probe_known_before_and_forgetting_flagged(real_lm) -> None:
     tuned = StrategyResult("lora", "fine-tuning", Quality("exact_match", 1, 1, 1), {}, 0, 0, 1, 0,
                            0, "", [1.0], {"probes": out})  # fmt: skip
     harms = probe_harms(tuned)
-    assert harms and "general-knowledge accuracy" in harms[0]
+    assert any("general-knowledge accuracy went from" in h for h in harms)
 
 
 def test_slick_on_real_model_known_and_made_up_facts(real_lm) -> None:
@@ -62,10 +62,10 @@ def test_slick_on_real_model_known_and_made_up_facts(real_lm) -> None:
         return float(gold.lower() in pred.lower())
 
     oracle = ModelOracle(
-        real_lm, "Answer with the city only.", train, [0, 2, 5], contains, shots=3,
-        max_new_tokens=8,
+        real_lm, "Answer with the city only.", train, [0, 2], contains, shots=3,
+        max_new_tokens=6,
     )  # fmt: skip
-    result = slick.analyse(3, oracle, prompts=2, samples=1)
-    france, *made_up = result["per_example"]
+    result = slick.analyse(2, oracle, prompts=2, samples=1)
+    france, made_up = result["per_example"]
     assert france in (slick.HIGHLY_KNOWN, slick.MAYBE_KNOWN)
-    assert made_up == [slick.UNKNOWN, slick.UNKNOWN]
+    assert made_up == slick.UNKNOWN

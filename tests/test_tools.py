@@ -368,6 +368,7 @@ def test_tools_tokenizer_wrapper_survives_copies(tiny_tokenizer):
     clone = copy.deepcopy(wrapped)
     assert clone.eos_token_id == tiny_tokenizer.eos_token_id
     assert len(clone) == len(tiny_tokenizer)
-    assert clone("hi", add_special_tokens=False)["input_ids"] == tiny_tokenizer(
-        "hi", add_special_tokens=False
-    )["input_ids"]
+    assert (
+        clone("hi", add_special_tokens=False)["input_ids"]
+        == tiny_tokenizer("hi", add_special_tokens=False)["input_ids"]
+    )
