@@ -51,7 +51,7 @@ def test_run_on_bundled_model_writes_results(tmp_path: Path) -> None:
          "--only", "zero_shot,few_shot,few_shot_knn,rag,lora"],
         capture_output=True,
         text=True,
-        timeout=900,
+        timeout=2400,
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
     results = json.loads((out / "results.json").read_text())
