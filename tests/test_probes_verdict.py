@@ -166,8 +166,8 @@ def test_session_only_when_enabled_and_fine_tune_planned(make_task_dir) -> None:
     off = _task(make_task_dir, {"enabled": False})
     assert ProbeSession.for_plan(off, ["fine-tuning"], False, 0, 200) is None
     quick = ProbeSession.for_plan(task, ["fine-tuning"], True, 0, 200)
-    assert quick.slick_settings() == {"max_examples": 12, "prompts": 2, "samples": 1}
-    assert sum(i.kind == "answerable" for i in quick.items) == 10 + 1
+    assert quick.slick_settings() == {"max_examples": 8, "prompts": 2, "samples": 0}
+    assert sum(i.kind == "answerable" for i in quick.items) == 5 + 1
 
 
 def test_knowledge_on_tiny_model_and_warning(tiny_lm, make_task_dir) -> None:

@@ -19,8 +19,8 @@ from .runner import PROBE_INSTRUCTION, ModelOracle, ProbeRun, run_probes
 
 FINE_TUNING = "fine-tuning"
 # --quick (or probes.quick): a fast look at a small fraction of the default cost.
-QUICK_ITEMS = 10
-QUICK_SLICK = {"max_examples": 12, "prompts": 2, "samples": 1}
+QUICK_ITEMS = 5
+QUICK_SLICK = {"max_examples": 8, "prompts": 2, "samples": 0}
 
 
 def tuned_model(strategy: Any) -> Any:
