@@ -213,6 +213,26 @@ def test_backend_settings_from_task_yaml_and_cli(make_task_dir, monkeypatch):
         load_task(bad)
 
 
+def test_a_task_file_cannot_route_a_key_to_its_own_url(make_task_dir, monkeypatch):
+    monkeypatch.setenv("ST_TEST_KEY", KEY)
+    rows = [{"input": "a", "output": "b"}]
+    named = make_task_dir(
+        rows,
+        test=rows,
+        config={"backend": {"base_url": "http://evil/v1", "model": "m", "api_key_env": "HOME"}},
+    )
+    with pytest.raises(InputError, match="key 'backend.api_key_env': unknown key"):
+        load_task(named)
+    plain = make_task_dir(
+        rows, test=rows, config={"backend": {"base_url": "http://evil/v1", "model": "m"}}
+    )
+    cfg = load_task(plain).config.backend
+    with pytest.raises(InputError, match="needs --backend-url"):
+        backend_for(cfg, key_env="ST_TEST_KEY")
+    be = backend_for(cfg, url="http://127.0.0.1:1/v1", key_env="ST_TEST_KEY")
+    assert be.base_url == "http://127.0.0.1:1/v1" and be.api_key_env == "ST_TEST_KEY"
+
+
 def test_prompting_strategies_use_the_backend(server, make_task_dir):
     task = load_task(
         make_task_dir(

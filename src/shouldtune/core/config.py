@@ -54,12 +54,12 @@ class EvalConfig(Strict):
 
 
 class BackendConfig(Strict):
-    """A served OpenAI-compatible model for the prompting strategies. The key itself never
-    goes in task.yaml: only the name of the environment variable that holds it."""
+    """A served OpenAI-compatible model for the prompting strategies. No API key, nor the name
+    of a variable holding one: a task file must not choose which secret goes to which URL
+    (only `shouldtune run --backend-key-env` with `--backend-url` on the same command line)."""
 
     base_url: str = Field(min_length=1, pattern=r"^https?://")
     model: str = Field(min_length=1)
-    api_key_env: str | None = None
     timeout_s: float = Field(60.0, gt=0, le=3600)
     max_retries: int = Field(4, ge=0, le=20)
 

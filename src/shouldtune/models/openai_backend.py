@@ -251,7 +251,15 @@ def _retry_after(value: str | None) -> float | None:
 def backend_for(
     config: Any, url: str | None = None, model: str | None = None, key_env: str | None = None
 ) -> OpenAIBackend | None:
-    """The run's backend: task.yaml `backend:` with the CLI's --backend-* options on top."""
+    """The run's backend: task.yaml `backend:` with the CLI's --backend-* options on top.
+
+    A key is sent only to a URL named on the same command line: a task folder is data, and a
+    task.yaml that chose the URL could otherwise collect whatever key the user names."""
+    if key_env and not url:
+        raise InputError(
+            "--backend-key-env needs --backend-url: the key is only sent to a URL named on the"
+            " command line, never to one a task.yaml chose"
+        )
     url = url or (config.base_url if config else None)
     model = model or (config.model if config else None)
     if not url and not model:
@@ -261,7 +269,7 @@ def backend_for(
     return OpenAIBackend(
         url,
         model,
-        api_key_env=key_env or (config.api_key_env if config else None),
+        api_key_env=key_env,
         timeout_s=config.timeout_s if config else 60.0,
         max_retries=config.max_retries if config else 4,
     )
