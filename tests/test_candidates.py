@@ -17,9 +17,10 @@ from shouldtune.core.metrics import load_scorer
 from shouldtune.core.taskio import load_task
 from shouldtune.eval.evaluate import evaluate
 from shouldtune.models import hub_search
+from shouldtune.resume import strategy_identity
 from shouldtune.run import plan
 from shouldtune.strategies.base import RunContext
-from shouldtune.strategies.candidate import resolve_candidate
+from shouldtune.strategies.candidate import candidates, resolve_candidate
 
 TRAIN = [{"input": f"question {i}", "output": f"answer {i}"} for i in range(6)]
 TEST = [{"input": "question x", "output": "answer x"}, {"input": "question y", "output": "y"}]
@@ -35,6 +36,18 @@ def test_local_folder_candidate(tiny_model_dir, tmp_path):
         resolve_candidate(str(tmp_path / "missing"))
     with pytest.raises(InputError, match="nothing is downloaded at run time"):
         resolve_candidate("nobody/no-such-model-in-the-cache")
+
+
+def test_changed_candidate_files_change_its_cache_identity(tiny_model_dir, tmp_path):
+
+    folder = tmp_path / "cand"
+    shutil.copytree(tiny_model_dir, folder)
+    (c,) = candidates([str(folder)], set())
+    before = strategy_identity(c)
+    assert strategy_identity(candidates([str(folder)], set())[0]) == before
+    config = folder / "config.json"
+    config.write_text(config.read_text().replace("{", '{"_note": "retrained",', 1))
+    assert strategy_identity(candidates([str(folder)], set())[0]) != before
 
 
 def test_cached_hub_model_candidate(tiny_model_dir, tmp_path, monkeypatch):

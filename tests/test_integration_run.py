@@ -47,8 +47,18 @@ def test_run_on_bundled_model_writes_results(tmp_path: Path) -> None:
     task = _small_task(tmp_path)
     out = tmp_path / "run"
     proc = subprocess.run(
-        [sys.executable, "-m", "shouldtune.cli", "run", str(task), "--out", str(out), "--quick",
-         "--only", "zero_shot,few_shot,few_shot_knn,rag,lora"],
+        [
+            sys.executable,
+            "-m",
+            "shouldtune.cli",
+            "run",
+            str(task),
+            "--out",
+            str(out),
+            "--quick",
+            "--only",
+            "zero_shot,few_shot,few_shot_knn,rag,lora",
+        ],
         capture_output=True,
         text=True,
         timeout=2400,

@@ -24,7 +24,7 @@ SCRIPT = "<script>window.__pwned=1;document.title='PWNED'</script>"
 IMG = "<img src=x onerror=\"document.title='PWNED';document.body.dataset.pwned=1\">"
 NASTY = [
     f"refund {SCRIPT} please",
-    f'"quoted" \'single\' {IMG}',
+    f"\"quoted\" 'single' {IMG}",
     "</textarea></td></tr></table><h1>INJECTED HEADING</h1>",
     "**bold** [link](javascript:alert(1)) <b>tag</b> | pipe | `code`",
     "<svg onload=\"document.title='PWNED'\"></svg><style>body{display:none}</style>",
@@ -108,8 +108,13 @@ def _rich_results() -> dict:
         0.8,
         120.0,
         learning_curve=[
-            {"fraction": f, "n_train": int(80 * f), "score": 0.4 + 0.4 * f, "ci_low": 0.3 + 0.4 * f,
-             "ci_high": 0.5 + 0.4 * f}
+            {
+                "fraction": f,
+                "n_train": int(80 * f),
+                "score": 0.4 + 0.4 * f,
+                "ci_low": 0.3 + 0.4 * f,
+                "ci_high": 0.5 + 0.4 * f,
+            }
             for f in (0.25, 0.5, 1.0)
         ],
         lr_sweep=[{"learning_rate": lr, "dev_loss": d} for lr, d in ((1e-4, 2.0), (1e-3, 1.1))],
@@ -141,9 +146,13 @@ def _rich_results() -> dict:
         "skipped": [{"name": "rag", "reason": f"no docs {SCRIPT}"}],
         "audit": {
             "findings": [
-                {"check": "duplicates", "severity": "warning", "count": 1,
-                 "message": f"duplicate {IMG}", "examples": [{"source": "train.jsonl:1",
-                                                             "excerpt": SCRIPT}]}
+                {
+                    "check": "duplicates",
+                    "severity": "warning",
+                    "count": 1,
+                    "message": f"duplicate {IMG}",
+                    "examples": [{"source": "train.jsonl:1", "excerpt": SCRIPT}],
+                }
             ],
             "summary": {"blocking": 0, "warning": 1},
         },

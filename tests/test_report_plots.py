@@ -37,8 +37,13 @@ RICH_DETAILS = {
     ],
     "learning_rate_chosen": 1e-3,
     "probes": {
-        "fabrication_rate": {"before": 0.1, "after": 0.3, "diff": 0.2, "ci_low": 0.1,
-                             "ci_high": 0.3},
+        "fabrication_rate": {
+            "before": 0.1,
+            "after": 0.3,
+            "diff": 0.2,
+            "ci_low": 0.1,
+            "ci_high": 0.3,
+        },
         "seconds": {"before": 3.0, "after": 4.0},
         "examples": [{"q": "x"}],
     },
@@ -95,9 +100,9 @@ def test_cost_axis_prefers_a_per_request_cost() -> None:
 @pytest.mark.parametrize(
     "bad",
     [
-        '<svg><script>alert(1)</script></svg>',
+        "<svg><script>alert(1)</script></svg>",
         '<svg><rect onload="x()"/></svg>',
-        '<svg><foreignObject><div/></foreignObject></svg>',
+        "<svg><foreignObject><div/></foreignObject></svg>",
         '<svg><use href="http://evil/x.svg#a"/></svg>',
         '<svg><rect style="fill:url(http://evil/)"/></svg>',
         '<svg><a href="javascript:alert(1)">x</a></svg>',

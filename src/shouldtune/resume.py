@@ -25,12 +25,11 @@ from pathlib import Path
 from typing import Any
 
 from . import __version__
-from .core.fileio import atomic_write_json
+from .core.fileio import atomic_write_json, folder_fingerprint
 from .core.types import Quality, StrategyResult, Task
 from .progress import NullProgress, Progress
 
 FORMAT = 1
-SMALL_FILE = 16 * 2**20  # model files up to this size are hashed; bigger ones by size + mtime
 CODE_SUFFIXES = (".py", ".j2", ".js")
 
 
@@ -49,25 +48,6 @@ def code_version() -> str:
             h.update(str(path.relative_to(package)).encode())
             h.update(path.read_bytes())
     return f"{__version__}+{h.hexdigest()[:12]}"
-
-
-def folder_fingerprint(folder: Path) -> str:
-    """Small files (configs, tokenizers, task data and code) by content; big ones (weights)
-    by name, size and mtime."""
-    h = hashlib.sha256()
-    for path in sorted(Path(folder).rglob("*")):
-        rel = path.relative_to(folder).parts
-        # Hidden entries (a run's .partial/.cache folders if --out points inside) and
-        # bytecode caches change between attempts without changing the task.
-        if not path.is_file() or any(p.startswith(".") or p == "__pycache__" for p in rel):
-            continue
-        st = path.stat()
-        h.update(str(path.relative_to(folder)).encode())
-        if st.st_size <= SMALL_FILE:
-            h.update(path.read_bytes())
-        else:
-            h.update(f"{st.st_size}:{st.st_mtime_ns}".encode())
-    return h.hexdigest()
 
 
 def task_fingerprint(task: Task) -> str:

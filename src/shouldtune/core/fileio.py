@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import tempfile
@@ -30,3 +31,25 @@ def atomic_write_json(path: Path, data: Any) -> None:
 
 def atomic_write_jsonl(path: Path, rows: Iterable[dict[str, Any]]) -> None:
     atomic_write_text(path, "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows))
+
+
+SMALL_FILE = 16 * 2**20  # files up to this size are hashed; bigger ones by size + mtime
+
+
+def folder_fingerprint(folder: Path) -> str:
+    """Small files (configs, tokenizers, task data and code) by content; big ones (weights)
+    by name, size and mtime."""
+    h = hashlib.sha256()
+    for path in sorted(Path(folder).rglob("*")):
+        rel = path.relative_to(folder).parts
+        # Hidden entries (a run's .partial/.cache folders if --out points inside) and
+        # bytecode caches change between attempts without changing the task.
+        if not path.is_file() or any(p.startswith(".") or p == "__pycache__" for p in rel):
+            continue
+        st = path.stat()
+        h.update(str(path.relative_to(folder)).encode())
+        if st.st_size <= SMALL_FILE:
+            h.update(path.read_bytes())
+        else:
+            h.update(f"{st.st_size}:{st.st_mtime_ns}".encode())
+    return h.hexdigest()

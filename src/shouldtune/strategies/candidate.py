@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from ..core.errors import InputError
+from ..core.fileio import folder_fingerprint
 from ..core.prompts import chat
 from ..core.types import Example, Task
 from .base import ChatStrategy, Options, RunContext
@@ -62,6 +63,10 @@ class Candidate(ChatStrategy):
 
     def skip_reason(self, task: Task) -> str | None:
         return None
+
+    def cache_identity(self) -> dict[str, str]:
+        """A resumed run reuses a cached result only for the same model files."""
+        return {"folder": str(self.folder.resolve()), "files": folder_fingerprint(self.folder)}
 
     def prepare(self, ctx: RunContext) -> dict[str, Any]:
         from ..models.lm import LanguageModel
