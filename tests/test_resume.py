@@ -3,6 +3,7 @@ does, and a run reuses the strategies it already finished."""
 
 from __future__ import annotations
 
+import copy
 import json
 import math
 import shutil
@@ -14,6 +15,7 @@ import torch
 from shouldtune import strategies
 from shouldtune.finetune import trainer
 from shouldtune.finetune.data import Sample, make_sample
+from shouldtune.finetune.layers import LisaSampler, find_blocks
 
 
 class Killed(Exception):
@@ -27,15 +29,27 @@ def _samples(lm, n: int, offset: int = 0) -> list[Sample]:
     ]
 
 
-def _train(lm, cfg, folder: Path | None, kill_at: int | None = None, seen: list | None = None):
+def _train(
+    lm,
+    cfg,
+    folder: Path | None,
+    kill_at: int | None = None,
+    seen: list | None = None,
+    lisa: bool = False,
+):
     strategy = strategies.create("lora", {"dropout": 0.3})  # dropout: the RNG must resume too
     model = strategy.trainable_copy(lm.model, seed=0)
+    if lisa:  # full weights, one of the two blocks trains, resampled every 3 batches
+        model = copy.deepcopy(lm.model).requires_grad_(True)
+        sampler = LisaSampler(find_blocks(model), 1, 3, seed=5)
 
     def before(i: int) -> None:
         if seen is not None:
             seen.append(i)
         if kill_at is not None and i == kill_at:
             raise Killed
+        if lisa:
+            sampler(i)
 
     report = trainer.train(
         model,
@@ -85,6 +99,17 @@ def test_killed_training_resumes_to_the_same_weights(tiny_lm, tmp_path, kill_at,
     resumed = _train(tiny_lm, cfg, tmp_path / "ckpt")
     _same(reference, resumed)
     assert len(list(manifests[0].parent.glob("state-*.safetensors"))) == 1  # old ones pruned
+
+
+def test_lisa_resumed_mid_period_freezes_what_the_uninterrupted_run_froze(tiny_lm, tmp_path):
+    # The checkpoint after batch 2 falls inside the sampler's first period (batches 0-2).
+    cfg = trainer.TrainConfig(
+        epochs=2, learning_rate=1e-2, batch_size=3, evals_per_epoch=2, patience=100
+    )
+    reference = _train(tiny_lm, cfg, None, lisa=True)
+    with pytest.raises(Killed):
+        _train(tiny_lm, cfg, tmp_path / "ckpt", kill_at=3, lisa=True)
+    _same(reference, _train(tiny_lm, cfg, tmp_path / "ckpt", lisa=True))
 
 
 def test_a_finished_checkpoint_skips_training(tiny_lm, tmp_path):

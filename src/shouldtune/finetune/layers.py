@@ -37,11 +37,16 @@ class LisaSampler:
         self.pool, self.n, self.interval = list(pool), min(n, len(pool)), interval
         self.seed = seed
         self.history: list[list[int]] = []
+        self._period: int | None = None
 
     def __call__(self, batch_index: int) -> None:
-        if batch_index % self.interval:
+        # By period, not by `batch_index % interval`: a run resumed mid-period must freeze
+        # what the uninterrupted run froze from the period's first batch on.
+        period = batch_index // self.interval
+        if period == self._period:
             return
-        rng = random.Random(self.seed * 1_000_003 + batch_index // self.interval)
+        self._period = period
+        rng = random.Random(self.seed * 1_000_003 + period)
         active = set(rng.sample(range(len(self.pool)), self.n))
         for i, block in enumerate(self.pool):
             block.requires_grad_(i in active)
