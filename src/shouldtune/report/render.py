@@ -23,6 +23,7 @@ from markupsafe import Markup
 
 from .browse import Browser, build_browser, disagreements, is_correct, read_jsonl, truncate
 from .plots import Plot, all_plots
+from .sections import all_sections
 
 TEMPLATES = Path(__file__).parent / "templates"
 BROWSE_JS = (TEMPLATES / "browse.js").read_text(encoding="utf-8")
@@ -197,6 +198,7 @@ def build_context(
         "plots": all_plots(results) if plots is None else plots,
         "browser": browser,
         "disagreements": disagreements(browser, MD_DISAGREEMENTS),
+        **all_sections(results),
     }
 
 
