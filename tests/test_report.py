@@ -236,3 +236,14 @@ def test_tolerates_missing_optional_keys() -> None:
     page = render_html(minimal, {})
     assert "No verdict" in md and "No verdict" in page
     assert "zero_shot" in md and "0.500" in page
+
+
+def test_only_fine_tunes_run_gives_no_fine_tune_verdict() -> None:
+    from shouldtune.report.render import verdict_sentence
+
+    verdict = {"fine_tune": False, "recommended": "lora"}
+    only_tuned = [{"name": "lora", "kind": "fine-tuning"}, {"name": "full", "kind": "fine-tuning"}]
+    said = verdict_sentence(verdict, only_tuned)
+    assert said == "No verdict on fine-tuning: only fine-tunes were run — the best is lora"
+    mixed = [*only_tuned, {"name": "zero_shot", "kind": "prompting"}]
+    assert verdict_sentence(verdict, mixed) == "Verdict: don't fine-tune — use lora"

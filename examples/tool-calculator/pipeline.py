@@ -7,27 +7,16 @@ function that gets the state dict and returns the step's result. The last step i
 
 from __future__ import annotations
 
-import ast
-import operator
+import importlib.util
 import re
+from pathlib import Path
 
-_OPS = {
-    ast.Add: operator.add,
-    ast.Sub: operator.sub,
-    ast.Mult: operator.mul,
-    ast.Div: operator.truediv,
-    ast.USub: operator.neg,
-}
-
-
-def _eval(node: ast.AST) -> float:
-    if isinstance(node, ast.Constant) and isinstance(node.value, int | float):
-        return node.value
-    if isinstance(node, ast.BinOp) and type(node.op) in _OPS:
-        return _OPS[type(node.op)](_eval(node.left), _eval(node.right))
-    if isinstance(node, ast.UnaryOp) and type(node.op) in _OPS:
-        return _OPS[type(node.op)](_eval(node.operand))
-    raise ValueError("not an arithmetic expression")
+# The arithmetic is the calculator tool's own (tools.py beside this file): one evaluator.
+_spec = importlib.util.spec_from_file_location(
+    "tool_calculator_tools", Path(__file__).with_name("tools.py")
+)
+_tools = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(_tools)
 
 
 def compute(state: dict) -> str:
@@ -36,8 +25,7 @@ def compute(state: dict) -> str:
     match = re.search(r"[\d(][\d\s+\-*/().]*", text)
     if not match:
         raise ValueError(f"no expression in {state['expression']!r}")
-    value = _eval(ast.parse(match[0].strip().rstrip("=").strip(), mode="eval").body)
-    return str(int(value)) if float(value).is_integer() else f"{value:.4f}".rstrip("0")
+    return _tools.calculate(match[0].strip().rstrip("=").strip())
 
 
 STEPS = [

@@ -85,12 +85,12 @@ def _print_summary(results: dict) -> None:
             f"{s['train_seconds']:.0f}",
         )
     out.print(table)
+    from ..report.render import verdict_sentence
     from .notes import print_notes
 
     print_notes(out, results)
     v = results["verdict"]
-    head = "fine-tune" if v["fine_tune"] else "don't fine-tune"
-    out.print(f"[bold]Verdict: {head} — use {v['recommended']}[/]")
+    out.print(verdict_sentence(v, results.get("strategies")), style="bold", markup=False)
     for reason in v["reasons"]:
         out.print(f"  • {reason}", highlight=False)
 

@@ -62,12 +62,16 @@ def _unit(value: Any) -> float:
     return min(1.0, max(0.0, float(value))) if isinstance(value, int | float) else 0.0
 
 
-def verdict_sentence(verdict: dict | None) -> str:
+def verdict_sentence(verdict: dict | None, strategies: list | None = None) -> str:
     if not verdict or not verdict.get("recommended"):
         return "No verdict: no strategy produced results"
+    name = verdict["recommended"]
     if verdict.get("fine_tune"):
-        return f"Verdict: fine-tune — use {verdict['recommended']}"
-    return f"Verdict: don't fine-tune — use {verdict['recommended']}"
+        return f"Verdict: fine-tune — use {name}"
+    kinds = {s.get("kind") for s in strategies or [] if isinstance(s, dict)}
+    if kinds == {"fine-tuning"}:  # e.g. --only lora: nothing it could be compared against
+        return f"No verdict on fine-tuning: only fine-tunes were run — the best is {name}"
+    return f"Verdict: don't fine-tune — use {name}"
 
 
 def verdict_why(results: dict) -> str:
@@ -179,7 +183,7 @@ def build_context(
         "wall": _num(run.get("wall_seconds"), ".0f"),
         "created": str(results.get("created", "")),
         "version": str(results.get("shouldtune_version", "")),
-        "verdict_sentence": verdict_sentence(verdict),
+        "verdict_sentence": verdict_sentence(verdict, results.get("strategies")),
         "verdict_why": verdict_why(results),
         "fine_tune": bool(verdict.get("fine_tune")),
         "reasons": [str(r) for r in verdict.get("reasons") or []],
