@@ -10,7 +10,8 @@ An answerable question is answered correctly when, after SQuAD normalisation (lo
 no punctuation, no articles), one of its reference answers occurs in the answer as whole
 words. Containment, not exact match, because chat models answer in sentences.
 
-Probe questions: SelfAware (Yin et al. 2023, CC-BY-SA-4.0), see data/selfaware/README.md.
+Probe questions: SelfAware (Yin et al. 2023, CC-BY-SA-4.0), see
+src/shouldtune/data/selfaware/README.md.
 """
 
 from __future__ import annotations

@@ -19,8 +19,8 @@ from ..core.errors import InputError
 
 KINDS = ("answerable", "unanswerable", "general")
 USER_FILE = "probes.jsonl"
-# src/shouldtune/probes/items.py -> the checkout root, where data/ lives.
-DATA_DIR = Path(__file__).resolve().parents[3] / "data"
+# Package data (src/shouldtune/data/): the shipped probe sets with their licences, in the wheel.
+DATA_DIR = Path(__file__).resolve().parents[1] / "data"
 SELFAWARE_FILE = DATA_DIR / "selfaware" / "selected.jsonl"
 GENERAL_FILE = DATA_DIR / "general" / "general.jsonl"
 

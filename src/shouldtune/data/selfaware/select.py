@@ -1,6 +1,6 @@
 """Select the probe records shipped in selected.jsonl from SelfAware.json (Yin et al. 2023).
 
-    python data/selfaware/select.py /path/to/SelfAware.json
+    python src/shouldtune/data/selfaware/select.py /path/to/SelfAware.json
 
 Answerable questions come from TriviaQA and HotpotQA only: SelfAware's SQuAD questions were
 written against a paragraph the model never sees ("What day did he die?"), so without it they

@@ -1,7 +1,7 @@
 """Generate the general-knowledge forgetting probe (general.jsonl) and filter it by the model.
 
-    python data/general/generate.py                 # candidates -> candidates.jsonl
-    python data/general/generate.py --filter        # keep what the base model gets right
+    python src/shouldtune/data/general/generate.py  # candidates -> candidates.jsonl
+    python src/shouldtune/data/general/generate.py --filter  # keep what the base model gets right
 
 Simple factual items written here (capitals, one-digit arithmetic, opposites, the order of
 days and months, everyday science). With --filter the bundled base model answers each
