@@ -67,6 +67,27 @@ def instrument(timeline: Timeline, owner: Any, attr: str, label: str) -> None:
     setattr(owner, attr, wrapper)
 
 
+def summary(s: dict[str, Any]) -> dict[str, Any]:
+    """What the demo's README table shows of one strategy, plus its probe changes."""
+    q = s["quality"]
+    probes = (s.get("details") or {}).get("probes") or {}
+    return {
+        "score": round(q["score"], 3),
+        "ci": f"{q['ci_low']:.3f}-{q['ci_high']:.3f}",
+        "p50_ms": round(s["latency_ms"].get("p50", 0)),
+        "prompt_tokens": round(s["prompt_tokens_mean"]),
+        "train_s": round(s["train_seconds"]),
+        "eval_seconds": s["eval_seconds"],
+        "tokens_per_s": s["tokens_per_s"],
+        "peak_rss_mb": round(s.get("peak_rss_mb") or 0),
+        "probes": {
+            k: {x: m.get(x) for x in ("before", "after", "diff", "ci_low", "ci_high")}
+            for k, m in probes.items()
+            if isinstance(m, dict) and "diff" in m
+        },
+    }
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--quick", action="store_true", help="as `shouldtune run --quick`")
@@ -98,6 +119,9 @@ def main() -> None:
     rows.append(["total", round(wall, 2), "100%"])
     print(table(["stage", "seconds", "share"], rows))
     info = machine()
+    keys = ["score", "ci", "p50_ms", "prompt_tokens", "train_s", "peak_rss_mb"]
+    sums = {s["name"]: summary(s) for s in results["strategies"]}
+    print(table(["strategy", *keys], [[n, *(v[k] for k in keys)] for n, v in sums.items()]))
     print(f"\nverdict: {results['verdict']['recommended']}; machine: {info}")
     path = write_json(
         "demo_quick" if args.quick else "demo",
@@ -106,14 +130,8 @@ def main() -> None:
             "quick": args.quick,
             "wall_seconds": round(wall, 2),
             "stages": {label: round(s, 2) for label, s in timeline.totals.items()},
-            "strategies": {
-                s["name"]: {
-                    "eval_seconds": s["eval_seconds"],
-                    "train_seconds": s["train_seconds"],
-                    "tokens_per_s": s["tokens_per_s"],
-                }
-                for s in results["strategies"]
-            },
+            "strategies": {s["name"]: summary(s) for s in results["strategies"]},
+            "knowledge": results.get("knowledge"),
             "verdict": results["verdict"]["reasons"],
         },
     )

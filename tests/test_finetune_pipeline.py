@@ -47,7 +47,8 @@ def _evaluate(*args, **kw):
 
 
 def test_sweep_picks_the_lowest_dev_loss_and_curve_gets_every_point(task, tiny_lm, tmp_path):
-    options = {**FAST, "lr_sweep": True, "sweep_max_steps": 2, "learning_curve": True}
+    options = {**FAST, "lr_sweep": True, "sweep_max_steps": 2, "sweep_extend": 0}
+    options["learning_curve"] = True
     result = _evaluate(task, tiny_lm, tmp_path, "lora", options)
     d = result.details
     assert [r["learning_rate"] for r in d["lr_sweep"]] == [0.00033, 0.001, 0.003]
@@ -122,6 +123,37 @@ def test_sweep_note_flags_a_winner_at_the_edge():
     assert "largest" in _edge_note(rows, 1e-3)
     assert "smallest" in _edge_note(rows, 1e-4)
     assert _edge_note(rows, 3e-4) == "" and _edge_note([], 1e-3) == ""
+
+
+@pytest.mark.parametrize(
+    ("loss_at", "rates", "chosen"),
+    [
+        (lambda lr: abs(lr - 0.001), [0.00033, 0.001, 0.003], 0.001),  # inside: no extension
+        (lambda lr: -lr, [0.00033, 0.001, 0.003, 0.009, 0.027], 0.027),  # rising: 2 steps out
+        (lambda lr: abs(lr - 0.009), [0.00033, 0.001, 0.003, 0.009, 0.027], 0.009),
+        (lambda lr: lr, [3.7e-05, 0.00011, 0.00033, 0.001, 0.003], 3.7e-05),  # smaller: 2 down
+    ],
+)
+def test_sweep_extends_past_an_edge_winner(loss_at, rates, chosen, monkeypatch):
+    from types import SimpleNamespace
+
+    from shouldtune import strategies
+
+    strategy = strategies.create("lora", {"learning_rate": 1e-3})
+    tried = []
+
+    def point(ctx, data, lr):
+        tried.append(lr)
+        return {"learning_rate": lr, "dev_loss": loss_at(lr), "steps": 1, "seconds": 0.0}
+
+    monkeypatch.setattr(strategy, "_sweep_point", point)
+    ctx, data = SimpleNamespace(quick=False, seed=0), SimpleNamespace(dev_s=[1])
+    rows, lr = strategy._sweep(ctx, data)
+    assert [r["learning_rate"] for r in rows] == rates and lr == chosen
+    assert len(tried) == len(rates) <= 3 + 2  # sweep_extend: 2 by default
+    fixed = strategies.create("lora", {"lr_candidates": [1e-4, 1e-3]})
+    monkeypatch.setattr(fixed, "_sweep_point", point)
+    assert [r["learning_rate"] for r in fixed._sweep(ctx, data)[0]] == [1e-4, 1e-3]
 
 
 def test_curve_statement_wording():

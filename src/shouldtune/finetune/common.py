@@ -33,6 +33,8 @@ class FineTuneOptions(StrategyOptions):
     lr_sweep: bool = True
     lr_candidates: list[float] | None = Field(None, min_length=1, max_length=10)
     sweep_max_steps: int = Field(40, ge=1, description="batches per candidate (<= 1 epoch)")
+    # A default grid whose winner sits at its edge is extended (x3 or /3) while that helps.
+    sweep_extend: int = Field(2, ge=0, le=6, description="extra rates beyond the grid's edge")
     # Learning curve: also train on these fractions of train and score each on test.
     # None = auto: only when the projected extra training time fits the budget.
     learning_curve: bool | None = None

@@ -179,24 +179,27 @@ class FineTuneStrategy(ChatStrategy):
         opts = self.options
         if ctx.quick or not opts.lr_sweep or not data.dev_s:
             return [], opts.learning_rate
-        rows = []
-        for lr in opts.candidates():
-            cfg = opts.sweep_config(ctx.seed, lr)
-            model, report = self._fit(ctx, data.train_s, data.dev_s, cfg, f"lr sweep {lr:g}")
-            loss = report.final_dev_loss
-            rows.append(
-                {
-                    "learning_rate": lr,
-                    "dev_loss": round(loss, 4) if math.isfinite(loss) else None,
-                    "steps": report.steps,
-                    "seconds": round(report.seconds, 2),
-                }
-            )
-            del model
-            gc.collect()
-        finite = [r for r in rows if r["dev_loss"] is not None]
-        best = min(finite, key=lambda r: r["dev_loss"]) if finite else None
+        rows = [self._sweep_point(ctx, data, lr) for lr in opts.candidates()]
+        extra = 0 if opts.lr_candidates else opts.sweep_extend  # a grid the user chose stays
+        while extra > 0 and (lr := _beyond_edge(rows)) is not None:
+            rows.append(self._sweep_point(ctx, data, lr))
+            extra -= 1
+        rows.sort(key=lambda r: r["learning_rate"])
+        best = _best(rows)
         return rows, best["learning_rate"] if best else opts.learning_rate
+
+    def _sweep_point(self, ctx: RunContext, data: Data, lr: float) -> dict[str, Any]:
+        cfg = self.options.sweep_config(ctx.seed, lr)
+        model, report = self._fit(ctx, data.train_s, data.dev_s, cfg, f"lr sweep {lr:g}")
+        loss = report.final_dev_loss
+        del model
+        gc.collect()
+        return {
+            "learning_rate": lr,
+            "dev_loss": round(loss, 4) if math.isfinite(loss) else None,
+            "steps": report.steps,
+            "seconds": round(report.seconds, 2),
+        }
 
     def _save(self, ctx: RunContext, model: torch.nn.Module) -> str:
         from accelerate import PartialState
@@ -253,6 +256,24 @@ class FineTuneStrategy(ChatStrategy):
         return [scorer(g.text, ex.output) for g, ex in zip(gens, ctx.task.test, strict=True)]
 
 
+def _best(rows: Sequence[dict[str, Any]]) -> dict[str, Any] | None:
+    finite = [r for r in rows if r["dev_loss"] is not None]
+    return min(finite, key=lambda r: r["dev_loss"]) if finite else None
+
+
+def _beyond_edge(rows: Sequence[dict[str, Any]]) -> float | None:
+    """The next rate past the grid's edge when the best one is at that edge, else None."""
+    best = _best(rows)
+    rates = [r["learning_rate"] for r in rows]
+    if best is None or len(rates) < 2:
+        return None
+    lr = best["learning_rate"]
+    if lr == max(rates):
+        beyond = float(f"{lr * 3:.2g}")
+        return beyond if beyond <= 1 else None
+    return float(f"{lr / 3:.2g}") if lr == min(rates) else None
+
+
 def _edge_note(sweep: Sequence[dict[str, Any]], chosen: float) -> str:
     """A winner at the edge of the grid means the best rate may lie outside it."""
     rates = [r["learning_rate"] for r in sweep if r["dev_loss"] is not None]
@@ -260,8 +281,8 @@ def _edge_note(sweep: Sequence[dict[str, Any]], chosen: float) -> str:
         return ""
     side = "largest" if chosen == max(rates) else "smallest"
     return (
-        f"The lowest dev loss came at the {side} candidate rate ({chosen:g}): one beyond it "
-        "may be better still (set lr_candidates)."
+        f"The lowest dev loss came at the {side} rate tried ({chosen:g}): one beyond it "
+        "may be better still (set lr_candidates or sweep_extend)."
     )
 
 

@@ -19,7 +19,9 @@ from ..finetune.strategy import FineTuneStrategy, deep_copy
 
 
 class LayerwiseOptions(FineTuneOptions):
-    learning_rate: float = Field(1e-4, gt=0, le=1)
+    # Between full fine-tuning's rate and LoRA's: few weights train, and they are the top
+    # blocks' own (measured on the demo task: 1e-4 still left the dev loss falling fast).
+    learning_rate: float = Field(3e-4, gt=0, le=1)
     top_k: int = Field(4, ge=1, le=1000, description="top blocks that always train")
     lisa_layers: int = Field(0, ge=0, le=1000, description="lower blocks sampled to train")
     lisa_interval: int = Field(5, ge=1, description="optimizer steps between samples")
