@@ -12,6 +12,8 @@ import json
 import random
 from pathlib import Path
 
+from shouldtune.audit.near import THRESHOLD, jaccard, shingles
+
 HERE = Path(__file__).resolve().parent
 SEED = 11
 N_TRAIN, N_TEST = 60, 30
@@ -30,20 +32,28 @@ def problem(rng: random.Random) -> tuple[str, int]:
     return rng.choice(forms)
 
 
-def rows(rng: random.Random, n: int, seen: set[str]) -> list[dict[str, str]]:
+def rows(
+    rng: random.Random, n: int, seen: set[str], avoid: list[set[str]] | None = None
+) -> list[dict[str, str]]:
+    """n new problems; none with the same wording as a training one's up to the numbers
+    (`avoid`: the audit's near-duplicate rule would call that train/test leakage)."""
     out = []
     while len(out) < n:
         question, answer = problem(rng)
-        if question not in seen:
-            seen.add(question)
-            out.append({"input": question, "output": str(answer)})
+        grams = shingles(question)
+        if question in seen or any(jaccard(grams, g) >= THRESHOLD for g in avoid or []):
+            continue
+        seen.add(question)
+        out.append({"input": question, "output": str(answer)})
     return out
 
 
 def main() -> None:
     rng, seen = random.Random(SEED), set()
-    for name, n in (("train.jsonl", N_TRAIN), ("test.jsonl", N_TEST)):
-        lines = [json.dumps(r) for r in rows(rng, n, seen)]
+    train = rows(rng, N_TRAIN, seen)
+    test = rows(rng, N_TEST, seen, avoid=[shingles(r["input"]) for r in train])
+    for name, data in (("train.jsonl", train), ("test.jsonl", test)):
+        lines = [json.dumps(r) for r in data]
         (HERE / name).write_text("\n".join(lines) + "\n", encoding="utf-8")
     print(f"wrote {N_TRAIN} train and {N_TEST} test problems to {HERE}")
 
