@@ -166,6 +166,18 @@ def test_cost_key_orders_untrained_first_then_latency():
     assert sorted([c, a, b], key=cost_key) == [b, a, c]
 
 
+def test_all_strategies_at_zero_say_nothing_worked_not_no_llm_needed():
+    zeros = [0.0] * N
+    v = decide([result("baseline", zeros, kind="baseline", p50=1.0), result("zero_shot", zeros)])
+    assert v.recommended == "baseline" and not v.fine_tune
+    assert any(r.startswith("Nothing worked: no strategy got a single") for r in v.reasons)
+    assert not any("don't need an LLM" in r for r in v.reasons)
+    some = [1.0] * 3 + [0.0] * (N - 3)
+    v = decide([result("baseline", some, kind="baseline", p50=1.0), result("zero_shot", zeros)])
+    assert any("You don't need an LLM" in r for r in v.reasons)
+    assert not any(r.startswith("Nothing worked") for r in v.reasons)
+
+
 def test_no_results_is_an_error():
     with pytest.raises(ValueError):
         decide([])

@@ -55,6 +55,12 @@ def decide(
     recommended = min(pool, key=cost_key)
 
     reasons = [f"Best quality: {_fmt(best)} on {n} held-out examples."]
+    if best.quality.score <= 0:
+        reasons.append(
+            f"Nothing worked: no strategy got a single test example right, so {recommended.name}"
+            " is only the cheapest of equally failed options. Check the metric and the data,"
+            " or try a bigger model, before choosing."
+        )
     if recommended is not best:
         d, lo, hi = _diff(best, recommended, seed)
         reasons.append(
@@ -86,8 +92,8 @@ def _no_llm_reasons(
 ) -> list[str]:
     """When a non-LLM baseline is recommended, say plainly that no LLM is needed."""
     llms = [r for r in results if r.kind != BASELINE]
-    if recommended.kind != BASELINE or not llms:
-        return []
+    if recommended.kind != BASELINE or not llms or recommended.quality.score <= 0:
+        return []  # a baseline that solves nothing is no reason to drop the LLM
     top = max(llms, key=lambda r: (r.quality.score, -cost_key(r)[1]))
     d, lo, hi = _diff(top, recommended, seed)
     compared = "not significantly better than" if d > 0 else "no better than"
