@@ -247,3 +247,6 @@ def test_only_fine_tunes_run_gives_no_fine_tune_verdict() -> None:
     assert said == "No verdict on fine-tuning: only fine-tunes were run — the best is lora"
     mixed = [*only_tuned, {"name": "zero_shot", "kind": "prompting"}]
     assert verdict_sentence(verdict, mixed) == "Verdict: don't fine-tune — use lora"
+    failed = [{"name": n, "kind": "prompting", "quality": {"score": 0.0}} for n in ("a", "b")]
+    said = verdict_sentence({"fine_tune": False, "recommended": "a"}, failed)
+    assert said == "No verdict: no strategy got a single test example right"

@@ -66,6 +66,10 @@ def verdict_sentence(verdict: dict | None, strategies: list | None = None) -> st
     if not verdict or not verdict.get("recommended"):
         return "No verdict: no strategy produced results"
     name = verdict["recommended"]
+    rows = [s for s in strategies or [] if isinstance(s, dict)]
+    scores = [(s.get("quality") or {}).get("score") for s in rows]
+    if scores and all(isinstance(x, int | float) and x <= 0 for x in scores):
+        return "No verdict: no strategy got a single test example right"
     if verdict.get("fine_tune"):
         return f"Verdict: fine-tune — use {name}"
     kinds = {s.get("kind") for s in strategies or [] if isinstance(s, dict)}
