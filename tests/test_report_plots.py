@@ -158,3 +158,8 @@ def test_predictions_are_never_read_outside_the_run(tmp_path: Path) -> None:
         {"name": "abs", "predictions_file": str(tmp_path / "secret.jsonl")},
     ]}  # fmt: skip
     assert set(load_predictions(results, run)) == {"a"}
+    from shouldtune.report import write_reports
+
+    md_path, html_path = write_reports(results, run)  # the sample tables too, not just the browser
+    for path in (md_path, html_path):
+        assert "secret" not in path.read_text(encoding="utf-8")

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from shouldtune.report import render_html, render_markdown
-from shouldtune.report.sections import all_sections, significantly_harmful
+from shouldtune.report.sections import all_sections
 
 FIXTURE = Path(__file__).parent / "fixtures" / "results_sections.json"
 HEADINGS = ("## Cost", "## Fine-tuning", "## Hallucination and forgetting")
@@ -179,14 +179,31 @@ def test_significant_harm_is_flagged_and_noise_is_not(results: dict) -> None:
     )
 
 
-def test_harm_rule_matches_the_verdict() -> None:
-    assert significantly_harmful("fabrication_rate", {"ci_low": 0.01, "ci_high": 0.2})
-    assert not significantly_harmful("fabrication_rate", {"ci_low": 0.0, "ci_high": 0.2})
-    assert not significantly_harmful("fabrication_rate", {"ci_low": -0.3, "ci_high": -0.1})
-    assert significantly_harmful("forgetting", {"ci_low": -0.3, "ci_high": -0.01})
-    assert not significantly_harmful("forgetting", {"ci_low": 0.1, "ci_high": 0.3})
-    assert not significantly_harmful("abstention_rate", {"ci_low": 0.1, "ci_high": 0.3})
-    assert not significantly_harmful("forgetting", {"ci_low": None, "ci_high": math.nan})
+@pytest.mark.parametrize(
+    ("key", "m", "harmful"),
+    [
+        ("fabrication_rate", {"ci_low": 0.01, "ci_high": 0.2}, True),
+        ("fabrication_rate", {"ci_low": 0.0, "ci_high": 0.2}, False),
+        ("fabrication_rate", {"ci_low": -0.3, "ci_high": -0.1}, False),
+        ("forgetting", {"ci_low": -0.3, "ci_high": -0.01}, True),
+        ("forgetting", {"ci_low": 0.1, "ci_high": 0.3}, False),
+        ("abstention_rate", {"ci_low": 0.1, "ci_high": 0.3}, False),
+        ("forgetting", {"ci_low": None, "ci_high": math.nan}, False),
+    ],
+)
+def test_report_flags_exactly_what_the_verdict_names(results: dict, key, m, harmful) -> None:
+    from shouldtune.core.types import Quality, StrategyResult
+    from shouldtune.core.verdict import probe_harms
+
+    m = {"before": 0.5, "after": 0.6, "diff": 0.1, **m}
+    tuned = StrategyResult(
+        "lora", "fine-tuning", Quality("em", 1, 1, 1), {}, 0, 0, 0, 0, 0, "",
+        details={"probes": {key: m}},
+    )  # fmt: skip
+    assert bool(probe_harms(tuned)) == harmful  # the verdict names it...
+    _lora(results)["details"]["probes"] = {key: m}
+    md = _md_section(render_markdown(results, {}), "## Hallucination and forgetting")
+    assert ("⚠ yes" in md) == harmful  # ...exactly when the report flags it
 
 
 def test_skipped_probes_say_why(results: dict) -> None:

@@ -6,6 +6,7 @@ bootstrap over the same test examples) than every alternative that needs no trai
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 from .cost import CostReport, money
@@ -140,16 +141,25 @@ PROBE_HARMS = {
 }
 
 
+def probe_is_harmful(key: str, m: dict) -> bool:
+    """The 95% CI of the paired before/after difference lies entirely on the harmful side of
+    zero. Missing or non-finite bounds are no evidence of harm."""
+    if key not in PROBE_HARMS or not isinstance(m, dict):
+        return False
+    sign = PROBE_HARMS[key][0]
+    bound = m.get("ci_low" if sign > 0 else "ci_high")
+    if isinstance(bound, bool) or not isinstance(bound, int | float) or not math.isfinite(bound):
+        return False
+    return bound > 0 if sign > 0 else bound < 0
+
+
 def probe_harms(result: StrategyResult) -> list[str]:
-    """What got significantly worse after this fine-tune: the 95% CI of the paired
-    before/after difference lies entirely on the harmful side of zero."""
+    """What got significantly worse after this fine-tune, as sentences."""
     probes = result.details.get("probes") if isinstance(result.details, dict) else None
     harms = []
-    for key, (sign, label) in PROBE_HARMS.items():
+    for key, (_, label) in PROBE_HARMS.items():
         m = (probes or {}).get(key)
-        if not isinstance(m, dict):
-            continue
-        if (m["ci_low"] > 0) if sign > 0 else (m["ci_high"] < 0):
+        if probe_is_harmful(key, m):
             harms.append(
                 f"{label} went from {m['before']:.2f} to {m['after']:.2f} ({m['diff']:+.2f},"
                 f" 95% CI {m['ci_low']:+.2f} to {m['ci_high']:+.2f})"

@@ -28,11 +28,3 @@ def retained(items: Sequence[ProbeItem], answers: Sequence[str]) -> list[float]:
         for item, text in zip(items, answers, strict=True)
         if item.kind == "general"
     ]
-
-
-def drop_sentence(before: float, after: float, lo: float, hi: float) -> str:
-    """How the report states the change in general-knowledge accuracy."""
-    return (
-        f"general-knowledge accuracy went from {before:.2f} to {after:.2f}"
-        f" ({after - before:+.2f}, 95% CI {lo:+.2f} to {hi:+.2f})"
-    )

@@ -21,7 +21,7 @@ from typing import Any
 from jinja2 import Environment, FileSystemLoader
 from markupsafe import Markup
 
-from .browse import Browser, build_browser, disagreements, is_correct, read_jsonl, truncate
+from .browse import Browser, build_browser, disagreements, is_correct, truncate
 from .plots import Plot, all_plots
 from .sections import all_sections
 
@@ -312,13 +312,14 @@ def pick_samples(rows: list[dict], n: int) -> list[dict]:
 
 
 def load_samples(results: dict, run_dir: Path, n: int) -> dict[str, list[dict]]:
-    samples: dict[str, list[dict]] = {}
-    for s in results.get("strategies") or []:
-        name, rel = s.get("name"), s.get("predictions_file")
-        if not name or not rel:
-            continue
-        samples[name] = pick_samples(read_jsonl(Path(run_dir) / rel), n)
-    return samples
+    """Up to n sample rows per strategy, read (and path-checked) like the browser's."""
+    from .browse import load_predictions
+
+    return pick_all(load_predictions(results, run_dir), n)
+
+
+def pick_all(preds: dict[str, list[dict]], n: int) -> dict[str, list[dict]]:
+    return {name: pick_samples(rows, n) for name, rows in preds.items()}
 
 
 def _write_atomic(path: Path, text: str) -> None:
@@ -339,8 +340,9 @@ def write_reports(results: dict, run_dir: Path, samples_per_strategy: int = 5) -
 
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
-    samples = load_samples(results, run_dir, samples_per_strategy)
-    browser = build_browser(load_predictions(results, run_dir))
+    preds = load_predictions(results, run_dir)  # once, for the samples and the browser
+    samples = pick_all(preds, samples_per_strategy)
+    browser = build_browser(preds)
     plots = all_plots(results)
     plot_files = []
     for plot in plots:

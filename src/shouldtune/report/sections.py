@@ -10,7 +10,7 @@ import math
 from typing import Any
 
 from ..core.cost import FINE_TUNING, money
-from ..core.verdict import PROBE_HARMS
+from ..core.verdict import probe_is_harmful
 
 DASH = "–"
 CATEGORY_ORDER = ("HighlyKnown", "MaybeKnown", "WeaklyKnown", "Unknown")
@@ -380,17 +380,8 @@ def _probe_row(key: str, m: dict) -> dict[str, Any]:
         "change": _fmt(m.get("diff"), "+.3f"),
         "ci": _ci(m, "+.3f", " to "),
         "n": _count(m.get("n")),
-        "harmful": significantly_harmful(key, m),
+        "harmful": probe_is_harmful(key, m),
     }
-
-
-def significantly_harmful(key: str, m: dict) -> bool:
-    """core.verdict.probe_harms' rule: the 95% CI lies entirely on the harmful side of 0."""
-    if key not in PROBE_HARMS:
-        return False
-    sign = PROBE_HARMS[key][0]
-    bound = _finite(m.get("ci_low" if sign > 0 else "ci_high"))
-    return bound is not None and (bound > 0 if sign > 0 else bound < 0)
 
 
 def all_sections(results: dict) -> dict[str, Any]:
