@@ -253,6 +253,23 @@ def test_prompting_strategies_use_the_backend(server, make_task_dir):
     assert [m["role"] for m in sent] == ["user", "assistant", "user"]  # the demonstration too
 
 
+def test_stop_strings_reach_the_server_and_cut_the_reply(server, make_task_dir):
+    task = load_task(
+        make_task_dir(
+            [{"input": "q1", "output": "a1"}],
+            test=[{"input": "q3 and more", "output": "echo: q3"}],
+            config={"generation": {"stop": ["#1", "#2", "#3", "#4", " and"]}},
+        )
+    )
+    be, _ = backend(server, "good")
+    ctx = RunContext(task=task, lm_loader=lambda: 1 / 0, backend_loader=lambda: be)
+    strategy = strategies.create("zero_shot")
+    strategy.prepare(ctx)
+    assert strategy.predict(task.test, ctx)[0].text == "echo: q3"
+    # The API takes 4 stop strings; the fifth is cut here (this fake server honours none).
+    assert FakeOpenAI.seen[-1]["stop"] == ["#1", "#2", "#3", "#4"]
+
+
 def test_whole_run_through_the_backend_keeps_the_key_out(
     server, make_task_dir, tiny_model_dir, tmp_path, monkeypatch
 ):

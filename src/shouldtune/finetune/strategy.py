@@ -21,7 +21,7 @@ import torch
 from ..core.metrics import load_scorer
 from ..core.prompts import chat
 from ..core.types import Example, Task
-from ..strategies.base import ChatStrategy, RunContext
+from ..strategies.base import ChatStrategy, RunContext, generate_answers
 from . import common, weights
 from .curve import curve_point, curve_statement
 from .data import Sample
@@ -252,7 +252,7 @@ class FineTuneStrategy(ChatStrategy):
 
         lm = LanguageModel(ctx.lm.name, model, ctx.lm.tokenizer)
         convos = [self.messages(ex, ctx) for ex in ctx.task.test]
-        gens = lm.generate(convos, ctx.generation.max_new_tokens, ctx.generation.batch_size)
+        gens = generate_answers(lm, convos, ctx)  # as the full-data point is: stop strings too
         return [scorer(g.text, ex.output) for g, ex in zip(gens, ctx.task.test, strict=True)]
 
 

@@ -234,6 +234,8 @@ class _Loop:
     def run(self) -> TrainReport:
         self.wastes: list[tuple[float, float]] = []
         self.model.train()
+        if self.acc.device.type == "cuda":  # this training's peak, not the process's so far
+            torch.cuda.reset_peak_memory_stats(self.acc.device)
         with PeakRss() as rss:
             start = time.perf_counter()
             first, skip = self.checkpoints.resume(self) if self.checkpoints else (0, 0)

@@ -21,7 +21,7 @@ import urllib.parse
 import urllib.request
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 from ..core.errors import InputError
@@ -154,24 +154,33 @@ class OpenAIBackend:
         max_new_tokens: int = 48,
         batch_size: int = 8,
         on_batch: Callable[[int], None] | None = None,
+        stop: Sequence[str] = (),
     ) -> list[Generation]:
-        """batch_size requests in flight at a time; results in input order."""
+        """batch_size requests in flight at a time; results in input order. `stop` strings end
+        an answer as they do on the local model (cut from the text)."""
         results: list[Generation] = []
         with ThreadPoolExecutor(max_workers=max(1, batch_size)) as pool:
             for start in range(0, len(conversations), batch_size):
                 chunk = conversations[start : start + batch_size]
-                results += pool.map(lambda c: self.complete(c, max_new_tokens), chunk)
+                results += pool.map(lambda c: self.complete(c, max_new_tokens, stop), chunk)
                 if on_batch:
                     on_batch(len(chunk))
         return results
 
-    def complete(self, messages: list[dict[str, Any]], max_new_tokens: int) -> Generation:
-        payload = {
+    def complete(
+        self, messages: list[dict[str, Any]], max_new_tokens: int, stop: Sequence[str] = ()
+    ) -> Generation:
+        payload: dict[str, Any] = {
             "model": self.model,
             "messages": messages,
             "max_tokens": max_new_tokens,
             "temperature": 0,
         }
+        if stop:  # the API takes at most 4; the rest are cut here, after the reply
+            payload["stop"] = list(stop)[:4]
+        return _cut(self._complete(payload), stop)
+
+    def _complete(self, payload: dict[str, Any]) -> Generation:
         last = ""
         for attempt in range(self.max_retries + 1):
             try:
@@ -239,6 +248,11 @@ class OpenAIBackend:
                 f"backend {self.name} failed {MAX_CONSECUTIVE_FAILURES} requests in a row"
                 f" after retries; last: {message}"
             )
+
+
+def _cut(gen: Generation, stop: Sequence[str]) -> Generation:
+    ends = [i for i in (gen.text.find(s) for s in stop if s) if i >= 0]
+    return replace(gen, text=gen.text[: min(ends)]) if ends else gen
 
 
 def _retry_after(value: str | None) -> float | None:

@@ -100,9 +100,17 @@ class ChatStrategy:
 
     def predict(self, examples: Sequence[Example], ctx: RunContext) -> list[Generation]:
         convos = [self.messages(ex, ctx) for ex in examples]
-        gen = ctx.generation
-        # Only when set: a served backend's generate() need not know stop strings.
-        extra = {"stop": gen.stop} if getattr(gen, "stop", None) else {}
-        return self.model(ctx).generate(
-            convos, gen.max_new_tokens, gen.batch_size, on_batch=ctx.progress.advance, **extra
-        )
+        return generate_answers(self.model(ctx), convos, ctx)
+
+
+def generate_answers(model: Any, convos: list, ctx: RunContext) -> list[Generation]:
+    """The task's generation settings (token budget, batch size, stop strings) on any model:
+    the local one, a served backend, or a fine-tune being scored for its learning curve."""
+    gen = ctx.generation
+    return model.generate(
+        convos,
+        gen.max_new_tokens,
+        gen.batch_size,
+        on_batch=ctx.progress.advance,
+        stop=getattr(gen, "stop", ()),
+    )
