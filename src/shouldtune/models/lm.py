@@ -76,17 +76,20 @@ class LanguageModel:
         on_batch: Callable[[int], None] | None = None,
         stop: Sequence[str] = (),
         reuse_prefix: bool = True,
+        pick: Callable[[torch.Tensor], torch.Tensor] | None = None,
     ) -> list[Generation]:
         """Greedy decoding, length-sorted batches with left padding, stop at EOS, <|im_end|> or
         any of `stop` (cut from the text). The token prefix shared by every prompt is computed
-        once and its KV cache reused across batches (and by later calls that share it)."""
+        once and its KV cache reused across batches (and by later calls that share it).
+        `pick` maps logits to next tokens instead of argmax (the probes sample with it)."""
         encoded = [self.encode(self.render(c)) for c in conversations]
         prefix = self.prefix_for(encoded) if reuse_prefix else None
         order = sorted(range(len(encoded)), key=lambda i: len(encoded[i]))
         results: list[Generation | None] = [None] * len(encoded)
         for start in range(0, len(order), batch_size):
             batch = order[start : start + batch_size]
-            outs = self._generate_batch([encoded[i] for i in batch], max_new_tokens, stop, prefix)
+            prompts = [encoded[i] for i in batch]
+            outs = self._generate_batch(prompts, max_new_tokens, stop, prefix, pick)
             for i, gen in zip(batch, outs, strict=True):
                 results[i] = gen
             if on_batch:
@@ -116,12 +119,15 @@ class LanguageModel:
         max_new_tokens: int,
         stop: Sequence[str] = (),
         prefix: PrefixCache | None = None,
+        pick: Callable[[torch.Tensor], torch.Tensor] | None = None,
     ) -> list[Generation]:
         pad = self.tokenizer.pad_token_id
         if pad is None:
             pad = self.tokenizer.eos_token_id
         rule = StopRule(frozenset(self.stop_ids()), tuple(s for s in stop if s))
-        rows = greedy(self.model, prompts, pad, max_new_tokens, rule, self._decode, prefix)
+        rows = greedy(
+            self.model, prompts, pad, max_new_tokens, rule, self._decode, prefix, pick=pick
+        )
         gens = []
         for p, row in zip(prompts, rows, strict=True):
             text = row.text

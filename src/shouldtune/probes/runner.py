@@ -60,13 +60,12 @@ def sample_texts(
     batch_size: int,
     temperature: float,
     seed: int,
+    stop: Sequence[str] = (),
 ) -> list[str]:
-    """Temperature samples (no top-k/top-p cut), batched like LanguageModel.generate and
-    sharing its prompt-prefix cache. A private generator: the global torch RNG, which
-    training and adapter initialisation use, is never touched."""
+    """Temperature samples (no top-k/top-p cut) through LanguageModel.generate. A private
+    generator: the global torch RNG, which training and adapter initialisation use, is never
+    touched."""
     import torch
-
-    from ..models.decode import StopRule, greedy
 
     gen = torch.Generator().manual_seed(seed)
 
@@ -74,23 +73,8 @@ def sample_texts(
         probs = torch.softmax(logits.float() / temperature, dim=-1)
         return torch.multinomial(probs, 1, generator=gen).squeeze(-1)
 
-    tok = lm.tokenizer
-    pad = tok.pad_token_id if tok.pad_token_id is not None else tok.eos_token_id
-    encoded = [lm.encode(lm.render(c)) for c in conversations]
-    prefix = lm.prefix_for(encoded) if hasattr(lm, "prefix_for") else None
-    stop = StopRule(frozenset(lm.stop_ids()))
-    order = sorted(range(len(encoded)), key=lambda i: len(encoded[i]))
-    texts = [""] * len(encoded)
-    for start in range(0, len(order), batch_size):
-        batch = order[start : start + batch_size]
-        rows = greedy(
-            lm.model, [encoded[i] for i in batch], pad, max_new_tokens, stop,
-            tok.decode, prefix, pick=pick,
-        )  # fmt: skip
-        for i, row in zip(batch, rows, strict=True):
-            kept = row.ids[:-1] if row.stopped else row.ids
-            texts[i] = tok.decode(kept, skip_special_tokens=True).strip()
-    return texts
+    outs = lm.generate(conversations, max_new_tokens, batch_size, stop=stop, pick=pick)
+    return [g.text for g in outs]
 
 
 @dataclass
@@ -112,6 +96,7 @@ class ModelOracle:
     batch_size: int = 8
     temperature: float = 0.5
     on_batch: Callable[[int], None] | None = None
+    stop: Sequence[str] = ()  # the task's stop strings: answers are cut as in evaluation
 
     def exemplar_ids(self, prompt: int, example_index: int) -> tuple[int, ...]:
         rng = random.Random(self.seed * 7919 + prompt)
@@ -144,10 +129,16 @@ class ModelOracle:
             # Seeded per group, so a sample does not depend on which other queries came along.
             seed = self.seed * 1_000_003 + group[0].prompt * 101 + (group[0].sample or 0)
             return sample_texts(
-                self.lm, convos, self.max_new_tokens, self.batch_size, self.temperature, seed
+                self.lm,
+                convos,
+                self.max_new_tokens,
+                self.batch_size,
+                self.temperature,
+                seed,
+                self.stop,
             )
         gens = self.lm.generate(
-            convos, self.max_new_tokens, self.batch_size, on_batch=self.on_batch
+            convos, self.max_new_tokens, self.batch_size, on_batch=self.on_batch, stop=self.stop
         )
         return [g.text for g in gens]
 

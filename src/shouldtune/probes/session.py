@@ -77,7 +77,7 @@ class ProbeSession:
         gen = self.task.config.generation
         oracle = ModelOracle(
             ctx.lm, self.task.instruction, train, analysed, scorer, s.shots, self.seed,
-            gen.max_new_tokens, gen.batch_size, s.temperature, ctx.progress.advance,
+            gen.max_new_tokens, gen.batch_size, s.temperature, ctx.progress.advance, gen.stop,
         )  # fmt: skip
         ctx.progress.stage("knowledge", "SliCK", total=n * settings["prompts"])
         result = slick.analyse(
