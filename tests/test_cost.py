@@ -219,6 +219,10 @@ def test_results_json_carries_costs_and_break_even(tiny_model_dir, make_task_dir
     (b,) = results["cost"]["break_even"]
     assert b["strategy"] == "lora" and b["versus"] == "few_shot"
     assert results["cost"]["prices"]["currency"] == "EUR"
-    if b["requests"] is not None:
+    saving = b["saving_per_1k_requests"] / 1000  # both branches checked: never, or N
+    if saving > 0:
+        assert b["requests"] == pytest.approx(b["training_cost"] / saving, rel=2e-2, abs=1)
         assert b["days_at_volume"] == pytest.approx(b["requests"] / 1000, rel=1e-3)
+    else:
+        assert b["requests"] is None and b["days_at_volume"] is None
     assert any(r.startswith("Cost: lora costs") for r in results["verdict"]["reasons"])

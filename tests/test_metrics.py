@@ -160,6 +160,6 @@ def test_user_scorer_errors(tmp_path):
         load_scorer("python:s.py:nope", tmp_path)
     assert "s.py" in str(info.value)
     (tmp_path / "broken.py").write_text("raise RuntimeError('boom')\n", encoding="utf-8")
-    with pytest.raises(InputError, match="importing the scorer failed") as info:
+    with pytest.raises(InputError, match="importing the metric file failed") as info:
         load_scorer("python:broken.py:f", tmp_path)
     assert "boom" in str(info.value)

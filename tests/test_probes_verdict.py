@@ -72,19 +72,17 @@ def test_harmful_winner_is_recommended_with_the_cost_said() -> None:
 
 
 def test_clean_winner_preferred_over_cheaper_harmful_one() -> None:
-    harmful = result("lora", ones(28), "fine-tuning", HARMFUL)
-    harmful.train_seconds = 10.0  # cheaper: without the probe rule it would be recommended
-    clean = result("full", ones(28), "fine-tuning", CLEAN)
-    verdict = decide([result("zero_shot", ones(3)), harmful, clean])
-    assert verdict.fine_tune and verdict.recommended == "full"
+    def lora(probes):  # faster per request than full: cost alone would pick it
+        r = result("lora", ones(28), "fine-tuning", probes)
+        r.latency_ms = {"p50": 50.0, "p95": 75.0}
+        return r
+
+    clean_full = result("full", ones(28), "fine-tuning", CLEAN)
+    unprobed = decide([result("zero_shot", ones(3)), lora(None), clean_full])
+    assert unprobed.recommended == "lora"  # no harm measured: the cheaper fine-tune wins
+    verdict = decide([result("zero_shot", ones(3)), lora(HARMFUL), clean_full])
+    assert verdict.fine_tune and verdict.recommended == "full"  # the probe rule decides
     assert any("lora's" in r and "full is recommended instead" in r for r in verdict.reasons)
-    without = decide(
-        [result("zero_shot", ones(3)), harmful, result("full", ones(28), "fine-tuning")]
-    )
-    assert without.recommended == "full"  # no probes: neither is flagged, cost decides
-    harmful.train_seconds, clean.train_seconds = 10.0, 50.0
-    no_probes = [result("zero_shot", ones(3)), result("lora", ones(28), "fine-tuning")]
-    assert decide(no_probes).recommended == "lora"
 
 
 def test_harmful_loser_is_still_named() -> None:

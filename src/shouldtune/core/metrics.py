@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import re
 import string
 from collections import Counter
@@ -10,6 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from .errors import InputError
+from .usercode import load_task_module
 
 Scorer = Callable[[str, str], float]
 BUILTIN = ("exact_match", "token_f1", "accuracy", "chrf")
@@ -73,19 +73,8 @@ def load_scorer(name: str, task_root: Path) -> Scorer:
     if name in _BUILTINS:
         return _BUILTINS[name]
     _, file_name, func_name = name.split(":")
-    root = task_root.resolve()
-    path = (root / file_name).resolve()
-    if root not in path.parents:
-        raise InputError(f"metric file {file_name!r} must lie inside the task folder", root)
-    if not path.is_file():
-        raise InputError(f"metric file {file_name!r} not found", root / "task.yaml")
-    spec = importlib.util.spec_from_file_location(f"shouldtune_user_metric_{path.stem}", path)
-    module = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
-    try:
-        spec.loader.exec_module(module)  # type: ignore[union-attr]
-    except Exception as exc:  # user code: report, never crash with a traceback
-        raise InputError(f"importing the scorer failed: {exc!r}", path) from None
+    module = load_task_module(task_root, file_name, "metric")  # inside the task folder only
     func = getattr(module, func_name, None)
     if not callable(func):
-        raise InputError(f"no function {func_name!r} in the metric file", path)
+        raise InputError(f"no function {func_name!r} in the metric file", module.__file__)
     return lambda predicted, expected: float(func(predicted, expected))

@@ -14,6 +14,7 @@ from typing import Any, Literal
 
 from pydantic import Field
 
+from ..core.errors import InputError
 from ..core.prompts import chat
 from ..core.types import Example, Generation, Task
 from ..core.usercode import call_with_timeout
@@ -76,6 +77,11 @@ class Tools(ChatStrategy):
         self.tools = {t.name: t for t in load_tools(ctx.task.root, self.options.file)}
         base = ctx.chat_lm
         native = protocol.supports_tools(base)
+        if self.options.protocol == "template" and not native:
+            raise InputError(
+                "options.tools.protocol: 'template' needs a local model whose chat template"
+                " renders tools; this one does not (use 'auto' or 'text')"
+            )
         self.template = self.options.protocol == "template" or (
             self.options.protocol == "auto" and native
         )
