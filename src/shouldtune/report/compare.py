@@ -87,10 +87,10 @@ def load_results(run_dir: Path) -> dict:
 
 
 def _verdict(results: dict) -> str:
-    v = results.get("verdict") or {}
-    if not v.get("recommended"):
-        return "no verdict"
-    return f"{'fine-tune' if v.get('fine_tune') else 'do not fine-tune'}: use {v['recommended']}"
+    """The report's own headline, so compare and report.md never word a verdict apart."""
+    from .render import verdict_sentence
+
+    return verdict_sentence(results.get("verdict"), results.get("strategies"))
 
 
 def _num(value: Any) -> float | None:
