@@ -98,6 +98,10 @@ def test_pipeline_runs_steps_in_order_and_times_each(task, tmp_path):
     # Both are rounded from the same seconds: 3 decimals of s (/4 examples) and 1 of ms.
     assert compute["ms_per_example"] == pytest.approx(1000 * compute["seconds"] / 4, abs=0.2)
     assert all(s["errors"] == 0 for s in steps if s["name"] != "compute")
+    # Per example of those the step ran on: 2 of 4 failed in compute, so later steps ran on 2.
+    assert [s["examples"] for s in steps] == [4, 4, 2, 2]
+    final = steps[2]
+    assert final["ms_per_example"] == pytest.approx(1000 * final["seconds"] / 2, abs=0.2)
     # LLM steps: batched over the examples still alive, with the step's own token budget.
     (first, n1), (second, n2) = lm.calls[:2]
     assert first == ["Q: two times three", "Q: something bad", "Q: please hang", "Q: one plus one"]

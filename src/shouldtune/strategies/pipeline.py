@@ -56,6 +56,7 @@ class StepStats:
     name: str
     kind: str
     seconds: float = 0.0
+    examples: int = 0  # the examples still alive when the step ran
     errors: int = 0
     first_error: str = ""
 
@@ -126,7 +127,6 @@ class Pipeline:
         self.options = options
         self.steps: list[Step] = []
         self.stats: list[StepStats] = []
-        self._n = 0  # examples in the last predict call
 
     def skip_reason(self, task: Task) -> str | None:
         if not (task.root / self.options.file).is_file():
@@ -141,14 +141,14 @@ class Pipeline:
 
     def measured(self) -> dict[str, Any]:
         """Per-step time of the last predict call (the test-set pass, in evaluate)."""
-        n = max(self._n, 1)
         return {
             "steps": [
                 {
                     "name": s.name,
                     "kind": s.kind,
                     "seconds": round(s.seconds, 3),
-                    "ms_per_example": round(1000 * s.seconds / n, 1),
+                    "examples": s.examples,
+                    "ms_per_example": round(1000 * s.seconds / max(s.examples, 1), 1),
                     "errors": s.errors,
                     **({"first_error": s.first_error} if s.first_error else {}),
                 }
@@ -157,11 +157,11 @@ class Pipeline:
         }
 
     def predict(self, examples: Sequence[Example], ctx: RunContext) -> list[Generation]:
-        self._n = len(examples)
         self.stats = [StepStats(s.name, s.kind) for s in self.steps]
         items = [_Item({"input": ex.input}) for ex in examples]
         for step, stats in zip(self.steps, self.stats, strict=True):
             live = [it for it in items if not it.failed]
+            stats.examples = len(live)
             started = time.perf_counter()
             if step.kind == "llm":
                 self._llm(step, live, ctx)
