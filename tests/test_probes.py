@@ -102,6 +102,17 @@ def test_probe_items_adds_task_file_and_reports_bad_lines(tmp_path: Path) -> Non
     with pytest.raises(InputError, match="malformed JSON") as err:
         probe_items({}, tmp_path)
     assert err.value.line == 2
+    # Hardened like train.jsonl: deep nesting is one line of error, not a RecursionError...
+    (tmp_path / "probes.jsonl").write_text("[" * 100_000 + "]" * 100_000 + "\n")
+    with pytest.raises(InputError, match="nested too deeply"):
+        probe_items({}, tmp_path)
+    # ...and a probes.jsonl linking outside the task folder is refused, not read.
+    outside = tmp_path.parent / f"{tmp_path.name}-secret.jsonl"
+    outside.write_text(json.dumps({"question": "secret?", "answers": ["s"]}) + "\n")
+    (tmp_path / "probes.jsonl").unlink()
+    (tmp_path / "probes.jsonl").symlink_to(outside)
+    with pytest.raises(InputError, match="must lie inside the task folder"):
+        probe_items({}, tmp_path)
 
 
 def test_shipped_sets_are_present_and_well_formed() -> None:

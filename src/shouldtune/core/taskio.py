@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import random
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -61,12 +62,14 @@ def parse_record(record: Any, path: Path, line: int) -> Example:
     )
 
 
-def read_jsonl(path: Path) -> list[Example]:
+def jsonl_records(path: Path) -> Iterator[tuple[int, Any]]:
+    """(line number, parsed JSON) for each non-blank line of an untrusted JSONL file; every
+    problem (encoding, NUL bytes, huge or deeply nested lines) is one InputError naming the
+    file and the line."""
     try:
         data = path.read_bytes()
     except FileNotFoundError:
         raise InputError("file not found", path) from None
-    examples = []
     data = data.removeprefix(b"\xef\xbb\xbf")  # a UTF-8 BOM from Windows editors
     for number, raw in enumerate(data.split(b"\n"), start=1):
         if not raw.strip():
@@ -89,7 +92,11 @@ def read_jsonl(path: Path) -> list[Example]:
             raise InputError("JSON nested too deeply", path, number) from None
         except ValueError as exc:  # e.g. an integer over Python's 4300-digit limit
             raise InputError(f"malformed JSON: {exc}", path, number) from None
-        examples.append(parse_record(record, path, number))
+        yield number, record
+
+
+def read_jsonl(path: Path) -> list[Example]:
+    examples = [parse_record(record, path, number) for number, record in jsonl_records(path)]
     if not examples:
         raise InputError("no examples (the file is empty)", path)
     return examples

@@ -10,12 +10,13 @@ They are probed in addition to the shipped items (set a shipped count to 0 to us
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from ..core.errors import InputError
+from ..core.taskio import jsonl_records
+from ..core.usercode import task_file
 
 KINDS = ("answerable", "unanswerable", "general")
 USER_FILE = "probes.jsonl"
@@ -31,23 +32,6 @@ class ProbeItem:
     question: str
     answers: tuple[str, ...] = ()
     source: str = ""
-
-
-def _read_lines(path: Path) -> list[tuple[int, Any]]:
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise InputError(f"not UTF-8 text ({exc.reason})", path) from None
-    rows = []
-    for number, line in enumerate(text.splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            rows.append((number, json.loads(line)))
-        except json.JSONDecodeError as exc:
-            message = f"malformed JSON: {exc.msg} (column {exc.colno})"
-            raise InputError(message, path, number) from None
-    return rows
 
 
 def parse_item(record: Any, path: Path, line: int) -> ProbeItem:
@@ -74,7 +58,7 @@ def parse_item(record: Any, path: Path, line: int) -> ProbeItem:
 
 
 def read_probe_file(path: Path) -> list[ProbeItem]:
-    return [parse_item(record, path, line) for line, record in _read_lines(path)]
+    return [parse_item(record, path, line) for line, record in jsonl_records(path)]
 
 
 def shipped_items(kind: str, n: int) -> list[ProbeItem]:
@@ -92,6 +76,6 @@ def probe_items(counts: dict[str, int], task_root: Path | None = None) -> list[P
     """The shipped items (n per kind) followed by the task's own probes.jsonl, if any."""
     items = [item for kind in KINDS for item in shipped_items(kind, counts.get(kind, 0))]
     user = task_root / USER_FILE if task_root is not None else None
-    if user is not None and user.is_file():
-        items += read_probe_file(user)
+    if user is not None and user.exists():  # task data: it must not link outside the folder
+        items += read_probe_file(task_file(task_root, USER_FILE, "probes"))
     return items
