@@ -84,3 +84,18 @@ def test_export_errors_are_one_line_exit_2(run_dir, tmp_path):
     (tmp_path / "full" / "keep.txt").write_text("x")
     taken = runner.invoke(app, ["export", str(run_dir), "lora", "--out", str(tmp_path / "full")])
     assert taken.exit_code == 2 and "not empty" in taken.output
+    # results.json and manifests are data: damaged or pointing outside, one line, exit 2.
+    import json
+    import shutil
+
+    copy = tmp_path / "copy"
+    shutil.copytree(run_dir, copy)
+    results = json.loads((copy / "results.json").read_text())
+    lora = next(s for s in results["strategies"] if s["name"] == "lora")
+    (copy / lora["details"]["saved_to"] / "shouldtune-weights.json").write_bytes(b"\xff{")
+    broken = runner.invoke(app, ["export", str(copy), "lora", "--out", str(tmp_path / "z")])
+    assert broken.exit_code == 2 and "unreadable manifest" in broken.output
+    lora["details"]["saved_to"] = "../../elsewhere"
+    (copy / "results.json").write_text(json.dumps(results))
+    away = runner.invoke(app, ["export", str(copy), "lora", "--out", str(tmp_path / "w")])
+    assert away.exit_code == 2 and "inside the run folder" in away.output

@@ -10,6 +10,8 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from .errors import InputError
+
 
 def atomic_write_text(path: Path, text: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -53,3 +55,19 @@ def folder_fingerprint(folder: Path) -> str:
         else:
             h.update(f"{st.st_size}:{st.st_mtime_ns}".encode())
     return h.hexdigest()
+
+
+def load_results(run_dir: Path) -> dict:
+    """A finished run's results.json, read defensively: it may come from anywhere."""
+    path = Path(run_dir) / "results.json"
+    if not Path(run_dir).is_dir():
+        raise InputError("run folder not found", run_dir)
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise InputError("no results.json: not a finished shouldtune run", run_dir) from None
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
+        raise InputError(f"unreadable results.json ({type(exc).__name__})", path) from None
+    if not isinstance(data, dict) or not isinstance(data.get("strategies"), list):
+        raise InputError("results.json has no strategy list", path)
+    return data

@@ -16,6 +16,7 @@ from typing import Any
 import torch
 
 from ..core.errors import InputError
+from ..core.fileio import load_results
 
 MANIFEST = "shouldtune-weights.json"
 TENSORS = "trained.safetensors"
@@ -50,26 +51,35 @@ def _weights_folder(run_dir: Path, strategy: str) -> Path:
         if (direct / MANIFEST).is_file():
             return direct
         raise InputError("no results.json: not a finished shouldtune run folder", run_dir)
-    try:
-        results = json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as exc:
-        raise InputError(f"invalid JSON: {exc.msg}", path, exc.lineno) from None
-    tuned = [s for s in results.get("strategies", []) if (s.get("details") or {}).get("saved_to")]
+    results = load_results(run_dir)
+    tuned = [
+        s
+        for s in results["strategies"]
+        if isinstance(s, dict)
+        and isinstance(s.get("details"), dict)
+        and s["details"].get("saved_to")
+    ]
     entry = next((s for s in tuned if s.get("name") == strategy), None)
     if entry is None:
-        names = ", ".join(s["name"] for s in tuned) or "none"
+        names = ", ".join(str(s.get("name")) for s in tuned) or "none"
         raise InputError(f"no saved fine-tune {strategy!r} in this run; exportable: {names}", path)
-    return run_dir / entry["details"]["saved_to"]
+    folder = (run_dir / str(entry["details"]["saved_to"])).resolve()
+    if run_dir.resolve() not in folder.parents:  # results.json is data: stay in the run
+        raise InputError("saved_to must lie inside the run folder", path)
+    return folder
 
 
 def _manifest(weights: Path) -> dict[str, Any]:
     path = weights / MANIFEST
     if not path.is_file():
         raise InputError("saved weights are missing (no manifest)", weights)
-    meta = json.loads(path.read_text(encoding="utf-8"))
-    if meta.get("format") not in FORMATS:
-        raise InputError(f"unknown weights format {meta.get('format')!r}", path)
-    if not (Path(meta["base_model"]) / "config.json").is_file():
+    try:
+        meta = json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
+        raise InputError(f"unreadable manifest ({type(exc).__name__})", path) from None
+    if not isinstance(meta, dict) or meta.get("format") not in FORMATS:
+        raise InputError("unknown weights format", path)
+    if not (Path(str(meta.get("base_model", ""))) / "config.json").is_file():
         raise InputError(f"the base model folder {meta['base_model']!r} is gone", path)
     return meta
 

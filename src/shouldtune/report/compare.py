@@ -6,12 +6,11 @@ bootstrap CI over the examples, and changed predictions are listed example by ex
 
 from __future__ import annotations
 
-import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..core.errors import InputError
+from ..core.fileio import load_results
 from ..core.stats import paired_difference_ci
 from .browse import load_predictions, truncate
 
@@ -69,21 +68,6 @@ class Comparison:
         for row, s in zip(data["strategies"], self.strategies, strict=True):
             row["significant"] = s.significant
         return data
-
-
-def load_results(run_dir: Path) -> dict:
-    path = Path(run_dir) / "results.json"
-    if not Path(run_dir).is_dir():
-        raise InputError("run folder not found", run_dir)
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise InputError("no results.json: not a finished shouldtune run", run_dir) from None
-    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
-        raise InputError(f"unreadable results.json ({type(exc).__name__})", path) from None
-    if not isinstance(data, dict) or not isinstance(data.get("strategies"), list):
-        raise InputError("results.json has no strategy list", path)
-    return data
 
 
 def _verdict(results: dict) -> str:
