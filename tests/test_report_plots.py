@@ -97,6 +97,17 @@ def test_cost_axis_prefers_a_per_request_cost() -> None:
     assert label.startswith("p50 latency") and value(with_cost[0]) == 10
 
 
+def test_a_harmless_name_that_looks_active_keeps_its_figure() -> None:
+    strategies = [
+        {"name": "a onload=b", "quality": {"score": 0.5, "ci_low": 0.4, "ci_high": 0.6},
+         "latency_ms": {"p50": 10.0, "p95": 12.0}},
+        {"name": "javascript:x", "quality": {"score": 0.7, "ci_low": 0.6, "ci_high": 0.8},
+         "latency_ms": {"p50": 20.0, "p95": 25.0}},
+    ]  # fmt: skip
+    plot = plots.latency_plot(strategies)
+    assert plot is not None and "onload" not in plot.svg  # drawn as paths, comments dropped
+
+
 @pytest.mark.parametrize(
     "bad",
     [

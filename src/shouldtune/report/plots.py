@@ -32,6 +32,9 @@ _UNSAFE_SVG = re.compile(
 
 
 _METADATA = re.compile(r"\s*<metadata>.*?</metadata>", re.DOTALL)
+# With text drawn as paths, matplotlib writes each label's text as an XML comment: inert,
+# but a strategy named "a onload=b" would trip the active-content check and lose the figure.
+_COMMENT = re.compile(r"<!--.*?-->", re.DOTALL)
 
 
 @dataclass(frozen=True)
@@ -67,7 +70,8 @@ def to_svg(fig: Figure, plot_id: str) -> str:
     with matplotlib.rc_context({"svg.hashsalt": plot_id, "svg.fonttype": "path"}):
         fig.savefig(buf, format="svg", metadata={"Date": None}, bbox_inches="tight")
     # The RDF metadata block only names matplotlib: drop it (and its namespace URLs).
-    return safe_svg(_prefix_ids(_METADATA.sub("", buf.getvalue()), plot_id))
+    svg = _COMMENT.sub("", _METADATA.sub("", buf.getvalue()))
+    return safe_svg(_prefix_ids(svg, plot_id))
 
 
 def _prefix_ids(svg: str, prefix: str) -> str:
