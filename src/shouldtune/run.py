@@ -11,15 +11,16 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from . import __version__, resume, strategies
-from .core.cost import Prices, cost_report
+from . import resume, strategies
+from .core.cost import Prices
 from .core.errors import AuditBlocked, InputError
 from .core.fileio import atomic_write_json
-from .core.metrics import load_scorer
+from .core.metrics import Metric, load_metric
+from .core.needs import Needs, with_overrides
 from .core.taskio import load_task
-from .core.types import SCHEMA_VERSION, SkippedStrategy, StrategyResult, Task
-from .core.verdict import decide
+from .core.types import SkippedStrategy, StrategyRun, Task
 from .progress import NullProgress, Progress
+from .results import RunRecord, Scoring, build_results
 
 QUICK_MAX_TEST = 30
 QUICK_LATENCY_SAMPLES = 2
@@ -38,6 +39,7 @@ class RunOptions:
     backend_url: str | None = None  # a served model for the prompting strategies
     backend_model: str | None = None
     backend_key_env: str | None = None
+    needs: dict[str, Any] = field(default_factory=dict)  # command-line overrides of needs:
 
 
 @dataclass
@@ -84,11 +86,16 @@ def default_out_dir(task: Task) -> Path:
 
 
 def run_task(task_dir: str | Path, opts: RunOptions) -> dict[str, Any]:
+    """Validate everything, audit, run each strategy (cached), then score and decide."""
     task = load_task(task_dir)
     if opts.quick:
         task.test = task.test[:QUICK_MAX_TEST]
     the_plan = plan(task, opts.only, opts.candidates)
-    scorer = load_scorer(task.metric, task.root)
+    metric = load_metric(task.metric, task.root)
+    metric.preflight([ex.output for ex in task.test], [ex.source for ex in task.test])
+    needs = with_overrides(Needs.from_config(task.config.needs), opts.needs)
+    for note in task.config.notes:
+        opts.progress.log(note)
     backend = _backend(task, opts)
     from .models.bundled import resolve_model
 
@@ -105,9 +112,34 @@ def run_task(task_dir: str | Path, opts: RunOptions) -> dict[str, Any]:
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
     cache = resume.RunCache(out_dir, identity, opts.progress)  # strategies an earlier try did
-    results = _execute(the_plan, opts, model_name, model_dir, scorer, work, backend, cache=cache)
-    results["audit"] = audit.to_json()
-    results["backend"] = backend.describe() if backend else None
+    started = time.perf_counter()
+    executed = _execute(the_plan, opts, model_name, model_dir, metric, work, backend, cache)
+    record = RunRecord(
+        task=task_info(task),
+        test=list(task.test),
+        model={"name": model_name, "parameters": executed.parameters},
+        run={
+            "seed": opts.seed,
+            "quick": opts.quick,
+            "wall_seconds": round(time.perf_counter() - started, 1),
+        },
+        runs=executed.runs,
+        audit=audit.to_json(),
+        knowledge=executed.knowledge,
+        probes=executed.probes,
+        skipped=[asdict(s) for s in the_plan.skipped],
+        backend=backend.describe() if backend else None,
+        remote=backend is not None,
+        notes=task.config.notes,
+    )
+    scoring = Scoring(
+        metric,
+        needs,
+        Prices.from_config(task.config.cost, needs.requests_per_day),
+        task.config.eval.bootstrap_samples,
+    )
+    opts.progress.stage("verdict", "scoring")
+    results = build_results(record, scoring, work)
     from .report import write_reports
 
     atomic_write_json(work / "results.json", results)
@@ -117,6 +149,18 @@ def run_task(task_dir: str | Path, opts: RunOptions) -> dict[str, Any]:
     work.rename(out_dir)
     cache.remove()
     return results
+
+
+def task_info(task: Task) -> dict[str, Any]:
+    return {
+        "name": task.name,
+        "description": task.description,
+        "root": str(task.root.resolve()),
+        "n_train": len(task.train),
+        "metric": task.metric,
+        "test_is_split": task.test_is_split,
+        "n_docs": len(task.docs),
+    }
 
 
 def task_model(task: Task) -> str | None:
@@ -177,23 +221,33 @@ def _backend(task: Task, opts: RunOptions) -> Any:
     return backend
 
 
+@dataclass
+class Executed:
+    """What running the plan produced: unscored runs, SliCK and probe facts, model size."""
+
+    runs: list[StrategyRun]
+    knowledge: dict[str, Any] | None
+    probes: dict[str, Any] | None
+    parameters: int | None
+
+
 def _execute(
     the_plan: Plan,
     opts: RunOptions,
     model_name: str,
     model_dir: Path,
-    scorer: Any,
+    metric: Metric,
     work: Path,
-    backend: Any = None,
-    cache: Any = None,
-) -> dict[str, Any]:
+    backend: Any,
+    cache: resume.RunCache,
+) -> Executed:
     from .eval.evaluate import evaluate
     from .models.lm import LanguageModel
     from .probes.session import ProbeSession
     from .retrieval.embed import MiniLMEmbedder
     from .strategies.base import RunContext
 
-    task, started = the_plan.task, time.perf_counter()
+    task = the_plan.task
     ctx = RunContext(
         task=task,
         seed=opts.seed,
@@ -204,56 +258,38 @@ def _execute(
         embedder_loader=MiniLMEmbedder,
         backend_loader=(lambda: backend) if backend is not None else None,
     )
+    for _name, strategy in the_plan.run:
+        strategy.check(ctx)
     cfg = task.config.eval
     latency_n = QUICK_LATENCY_SAMPLES if opts.quick else cfg.latency_samples
-    results: list[StrategyResult] = []
+    hosted = backend is not None and is_remote(backend.describe().get("base_url", ""))
+    runs: list[StrategyRun] = []
     # Hallucination/forgetting probes: SliCK before any training, probes after each fine-tune.
     probes = ProbeSession.for_plan(
-        task, [s.kind for _, s in the_plan.run], opts.quick, opts.seed, cfg.bootstrap_samples
+        task, [s.trains for _, s in the_plan.run], opts.quick, opts.seed, cfg.bootstrap_samples
     )
-    knowledge = probes.knowledge(ctx, scorer) if probes else None
+    knowledge = probes.knowledge(ctx, metric.score_row) if probes else None
     while the_plan.run:  # pop, so a tuned model is freed before the next strategy starts
         _name, strategy = the_plan.run.pop(0)
-        compute = partial(evaluate, strategy, ctx, scorer, work, latency_n, cfg.bootstrap_samples)
+        traits = strategy.traits(hosted_backend=hosted)
+        compute = partial(evaluate, strategy, ctx, latency_n, traits)
         compute = probes.wrap(compute, strategy, ctx) if probes else compute
-        results.append(cache.evaluate(strategy, ctx, compute) if cache else compute())
+        ctx.checkpoint_dir = cache.checkpoints(cache.key(strategy))
+        run, _reused = cache.evaluate(strategy, work, opts.seed, compute)
+        ctx.checkpoint_dir = None
+        runs.append(run)
         del strategy
         gc.collect()
-    params = ctx._lm.parameters if ctx._lm else (cache and cache.model_parameters)
-    prices = Prices.from_config(getattr(task.config, "cost", None))
-    costs = cost_report(results, len(task.test), params, prices, remote=backend is not None)
-    verdict = decide(results, seed=opts.seed, costs=costs)
-    verdict.reasons += probes.verdict_notes(knowledge, results) if probes else []
-    return {
-        "schema_version": SCHEMA_VERSION,
-        "created": datetime.now(UTC).isoformat(timespec="seconds"),
-        "shouldtune_version": __version__,
-        "task": {
-            "name": task.name,
-            "description": task.description,
-            "n_train": len(task.train),
-            "n_test": len(task.test),
-            "metric": task.metric,
-            "test_is_split": task.test_is_split,
-            "n_docs": len(task.docs),
-        },
-        "model": {
-            "name": model_name,
-            # All strategies cached: the model was never loaded; its size was recorded.
-            "parameters": params,
-        },
-        "run": {
-            "seed": opts.seed,
-            "quick": opts.quick,
-            "wall_seconds": round(time.perf_counter() - started, 1),
-        },
-        "verdict": asdict(verdict),
-        "strategies": [
-            {**r.to_json(), "cost": costs.per_strategy[r.name].to_json()} for r in results
-        ],
-        "cost": costs.to_json(results, verdict.recommended),
-        "skipped": [asdict(s) for s in the_plan.skipped],
-        "knowledge": knowledge,
-        "probes": probes.describe() if probes else None,
-        "audit": None,
-    }
+    loaded = ctx.loaded_lm
+    params = loaded.parameters if loaded is not None else cache.model_parameters
+    cache.remember_parameters(params)
+    return Executed(runs, knowledge, probes.describe() if probes else None, params)
+
+
+def is_remote(url: str) -> bool:
+    """A served model on another machine: requests leave this one (needs.self_hosted)."""
+    from urllib.parse import urlparse
+
+    host = (urlparse(url).hostname or "").lower()
+    local = host in ("localhost", "::1", "0.0.0.0") or host.startswith("127.")
+    return bool(host) and not local

@@ -11,7 +11,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from ..core.errors import AuditBlocked, InputError
+from ..core.errors import AuditBlocked, InputError, ServiceError
 
 app = typer.Typer(
     add_completion=False,
@@ -22,9 +22,13 @@ err = Console(stderr=True)
 out = Console()
 
 
+EXIT_AUDIT, EXIT_INPUT, EXIT_SERVICE = 1, 2, 3
+
+
 @contextmanager
 def user_errors() -> Iterator[None]:
-    """Bad input is one line on stderr and exit 2 (a blocked audit: exit 1), no traceback."""
+    """One line on stderr, no traceback: bad input exits 2, an outside service that failed
+    mid-run exits 3 (with how to resume), a blocking audit exits 1."""
     try:
         yield
     except AuditBlocked as exc:
@@ -32,10 +36,41 @@ def user_errors() -> Iterator[None]:
 
         render_report(exc.report, err)
         err.print(f"error: {exc}", highlight=False, soft_wrap=True, markup=False)
-        raise typer.Exit(1) from None
+        raise typer.Exit(EXIT_AUDIT) from None
     except InputError as exc:
         err.print(f"error: {exc}", highlight=False, soft_wrap=True, markup=False)
-        raise typer.Exit(2) from None
+        raise typer.Exit(EXIT_INPUT) from None
+    except ServiceError as exc:
+        err.print(
+            f"error: {exc} — finished strategies are cached: run the same command again to resume",
+            highlight=False,
+            soft_wrap=True,
+            markup=False,
+        )
+        raise typer.Exit(EXIT_SERVICE) from None
+
+
+NeedsOption = Annotated[float | None, typer.Option(show_default=False)]
+
+
+def _needs(
+    requests_per_day: float | None,
+    horizon_days: float | None,
+    latency_p95_ms: float | None,
+    self_hosted: bool | None,
+    changes_per_year: float | None,
+    min_quality: float | None,
+    quality_margin: float | None,
+) -> dict[str, object]:
+    return {
+        "requests_per_day": requests_per_day,
+        "horizon_days": horizon_days,
+        "latency_p95_ms": latency_p95_ms,
+        "self_hosted": self_hosted,
+        "changes_per_year": changes_per_year,
+        "min_quality": min_quality,
+        "quality_margin": quality_margin,
+    }
 
 
 def _run(
@@ -72,7 +107,7 @@ def _run(
 
 def _print_summary(results: dict) -> None:
     table = Table(title=f"shouldtune: {results['task']['name']}")
-    for col in ("strategy", "kind", "score [95% CI]", "p50 ms", "tok/s", "train s"):
+    for col in ("strategy", "kind", "score [95% CI]", "p50 ms", "p95 ms", "tok/s", "train s"):
         table.add_column(col)
     for s in results["strategies"]:
         q = s["quality"]
@@ -81,16 +116,17 @@ def _print_summary(results: dict) -> None:
             s["kind"],
             f"{q['score']:.3f} [{q['ci_low']:.3f}, {q['ci_high']:.3f}]",
             f"{s['latency_ms']['p50']:.0f}",
+            f"{s['latency_ms'].get('p95', s['latency_ms']['p50']):.0f}",
             f"{s['tokens_per_s']:.1f}",
             f"{s['train_seconds']:.0f}",
         )
     out.print(table)
-    from ..report.render import verdict_sentence
+    from ..core.verdict import headline_of
     from .notes import print_notes
 
     print_notes(out, results)
     v = results["verdict"]
-    out.print(verdict_sentence(v, results.get("strategies")), style="bold", markup=False)
+    out.print(headline_of(results), style="bold", markup=False)
     for reason in v["reasons"]:
         out.print(f"  • {reason}", highlight=False)
 
@@ -117,8 +153,20 @@ def run(
     backend_key_env: Annotated[
         str | None, typer.Option(help="Environment variable holding the server's API key")
     ] = None,
+    requests_per_day: NeedsOption = None,
+    horizon_days: NeedsOption = None,
+    latency_p95_ms: NeedsOption = None,
+    self_hosted: Annotated[
+        bool | None,
+        typer.Option("--self-hosted/--hosted-ok", show_default=False, help="Nothing may leave"),
+    ] = None,
+    changes_per_year: NeedsOption = None,
+    min_quality: NeedsOption = None,
+    quality_margin: NeedsOption = None,
 ) -> None:
-    """Run every applicable strategy on TASK_DIR and write results.json and the report."""
+    """Run every applicable strategy on TASK_DIR and write results.json and the report.
+
+    The --requests-per-day ... --quality-margin options override task.yaml's `needs:`."""
     _run(
         task_dir,
         out,
@@ -131,7 +179,61 @@ def run(
         backend_url=backend_url,
         backend_model=backend_model,
         backend_key_env=backend_key_env,
+        needs=_needs(
+            requests_per_day,
+            horizon_days,
+            latency_p95_ms,
+            self_hosted,
+            changes_per_year,
+            min_quality,
+            quality_margin,
+        ),
     )
+
+
+@app.command()
+def rescore(
+    run_dir: Annotated[Path, typer.Argument(help="A finished run folder")],
+    metric: Annotated[
+        str | None,
+        typer.Option(help="Built-in metric or python:FILE:FUNCTION (default: the run's)"),
+    ] = None,
+    out: Annotated[Path | None, typer.Option("--out", help="Folder to write")] = None,
+    task: Annotated[
+        Path | None, typer.Option("--task", help="Task folder of a python: metric's file")
+    ] = None,
+    requests_per_day: NeedsOption = None,
+    horizon_days: NeedsOption = None,
+    latency_p95_ms: NeedsOption = None,
+    self_hosted: Annotated[
+        bool | None,
+        typer.Option("--self-hosted/--hosted-ok", show_default=False, help="Nothing may leave"),
+    ] = None,
+    changes_per_year: NeedsOption = None,
+    min_quality: NeedsOption = None,
+    quality_margin: NeedsOption = None,
+) -> None:
+    """Re-score a finished run's saved answers with another metric and/or other needs: scores,
+    CIs, cost, verdict and report are rewritten into a new folder; nothing runs again."""
+    from ..rescore import RescoreOptions
+    from ..rescore import rescore as do_rescore
+
+    needs = _needs(
+        requests_per_day,
+        horizon_days,
+        latency_p95_ms,
+        self_hosted,
+        changes_per_year,
+        min_quality,
+        quality_margin,
+    )
+    with user_errors():
+        results, folder = do_rescore(
+            run_dir,
+            RescoreOptions(metric=metric, out_dir=out, task_dir=task, needs=needs),
+        )
+    _print_summary(results)
+    err.print(f"re-scored into {folder}", highlight=False, markup=False)
 
 
 @app.command()

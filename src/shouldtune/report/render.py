@@ -12,16 +12,17 @@ import base64
 import hashlib
 import html
 import json
-import os
 import re
-import uuid
 from pathlib import Path
 from typing import Any
 
 from jinja2 import Environment, FileSystemLoader
 from markupsafe import Markup
 
+from ..core.fileio import atomic_write_text
+from ..core.verdict import headline_of
 from .browse import Browser, build_browser, disagreements, is_correct, truncate
+from .decision import decision_sections
 from .plots import Plot, all_plots
 from .sections import all_sections
 
@@ -60,22 +61,6 @@ def _score(value: Any) -> str:
 
 def _unit(value: Any) -> float:
     return min(1.0, max(0.0, float(value))) if isinstance(value, int | float) else 0.0
-
-
-def verdict_sentence(verdict: dict | None, strategies: list | None = None) -> str:
-    if not verdict or not verdict.get("recommended"):
-        return "No verdict: no strategy produced results"
-    name = verdict["recommended"]
-    rows = [s for s in strategies or [] if isinstance(s, dict)]
-    scores = [(s.get("quality") or {}).get("score") for s in rows]
-    if scores and all(isinstance(x, int | float) and x <= 0 for x in scores):
-        return "No verdict: no strategy got a single test example right"
-    if verdict.get("fine_tune"):
-        return f"Verdict: fine-tune — use {name}"
-    kinds = {s.get("kind") for s in strategies or [] if isinstance(s, dict)}
-    if kinds == {"fine-tuning"}:  # e.g. --only lora: nothing it could be compared against
-        return f"No verdict on fine-tuning: only fine-tunes were run — the best is {name}"
-    return f"Verdict: don't fine-tune — use {name}"
 
 
 def verdict_why(results: dict) -> str:
@@ -187,7 +172,7 @@ def build_context(
         "wall": _num(run.get("wall_seconds"), ".0f"),
         "created": str(results.get("created", "")),
         "version": str(results.get("shouldtune_version", "")),
-        "verdict_sentence": verdict_sentence(verdict, results.get("strategies")),
+        "verdict_sentence": headline_of(results),
         "verdict_why": verdict_why(results),
         "fine_tune": bool(verdict.get("fine_tune")),
         "reasons": [str(r) for r in verdict.get("reasons") or []],
@@ -207,6 +192,7 @@ def build_context(
         "browser": browser,
         "disagreements": disagreements(browser, MD_DISAGREEMENTS),
         **all_sections(results),
+        **decision_sections(results),
     }
 
 
@@ -322,18 +308,6 @@ def pick_all(preds: dict[str, list[dict]], n: int) -> dict[str, list[dict]]:
     return {name: pick_samples(rows, n) for name, rows in preds.items()}
 
 
-def _write_atomic(path: Path, text: str) -> None:
-    # Not mkstemp: its 0600 mode would make the report unreadable to others despite the umask.
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")
-    try:
-        with open(tmp, "x", encoding="utf-8", newline="\n") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-
-
 def write_reports(results: dict, run_dir: Path, samples_per_strategy: int = 5) -> tuple[Path, Path]:
     """Write report.md (+ plots/*.svg it links) and a self-contained report.html, atomically."""
     from .browse import load_predictions
@@ -348,9 +322,9 @@ def write_reports(results: dict, run_dir: Path, samples_per_strategy: int = 5) -
     for plot in plots:
         rel = f"plots/{plot.id.removeprefix('plot-')}.svg"
         (run_dir / "plots").mkdir(exist_ok=True)
-        _write_atomic(run_dir / rel, plot.svg + "\n")
+        atomic_write_text(run_dir / rel, plot.svg + "\n")
         plot_files.append((plot.title, rel))
     md_path, html_path = run_dir / "report.md", run_dir / "report.html"
-    _write_atomic(md_path, render_markdown(results, samples, browser, plot_files))
-    _write_atomic(html_path, render_html(results, samples, browser, plots))
+    atomic_write_text(md_path, render_markdown(results, samples, browser, plot_files))
+    atomic_write_text(html_path, render_html(results, samples, browser, plots))
     return md_path, html_path
