@@ -199,3 +199,37 @@ def test_run_cache_reuses_whole_entries_and_distrusts_damaged_ones(tmp_path: Pat
     assert cache.load(key, work) is None
     other = RunCache(tmp_path / "run", {"task": "y"})  # another task: nothing matches
     assert other.load(key, work) is None and other.key(_Strategy()) != cache.key(_Strategy())
+
+
+def test_what_only_scores_or_decides_is_not_part_of_the_cache_key(make_task_dir):
+    from shouldtune.core.taskio import load_task
+    from shouldtune.resume import task_fingerprint
+
+    train = [{"input": f"q{i}", "output": f"a{i}"} for i in range(6)]
+
+    def fingerprint(config, files=None):
+        root = make_task_dir(train, train[:2], config)
+        for name, text in (files or {}).items():
+            (root / name).write_text(text)
+        return task_fingerprint(load_task(root))
+
+    base = fingerprint({"name": "t"})
+    scorer = {"m.py": "def f(p, e):\n    return 1.0\n"}
+    fixed = {"m.py": "def f(p, e):\n    return float(p == e)\n"}
+    # The metric, its file, prices, needs and the bootstrap size only score or decide.
+    assert fingerprint({"name": "t", "metric": "contains"}) == base
+    assert fingerprint({"name": "t", "metric": "python:m.py:f"}, scorer) == fingerprint(
+        {"name": "t", "metric": "python:m.py:f"}, fixed
+    )
+    assert fingerprint({"name": "t", "cost": {"price_per_hour": 9}}) == base
+    assert fingerprint({"name": "t", "needs": {"requests_per_day": 9}}) == base
+    assert fingerprint({"name": "t", "eval": {"bootstrap_samples": 500}}) == base
+    # What shapes the answers does change it.
+    assert fingerprint({"name": "t", "instruction": "Be brief."}) != base
+    assert fingerprint({"name": "t", "eval": {"latency_samples": 2}}) != base
+    assert fingerprint({"name": "t"}, {"tools.py": "def f(x: int) -> int:\n    return x\n"}) != base
+    # A metric file the tools also use is tool code: it stays in the key.
+    tools = {"name": "t", "metric": "python:tools.py:f", "options": {"tools": {"file": "tools.py"}}}
+    assert fingerprint(tools, {"tools.py": "def f(p, e):\n    return 1.0\n"}) != fingerprint(
+        tools, {"tools.py": "def f(p, e):\n    return 0.0\n"}
+    )

@@ -88,7 +88,8 @@ def task_fingerprint(task: Task) -> str:
             "docs": [asdict(d) for d in task.docs],
             "instruction": task.instruction,
             "config": generation_config(task),
-            "files": folder_fingerprint(task.root, exclude=_scoring_files(task)),
+            # task.yaml is in `config`, validated (so only what shapes generation counts).
+            "files": folder_fingerprint(task.root, exclude=_scoring_files(task) | {"task.yaml"}),
         }
     )
 

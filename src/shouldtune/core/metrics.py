@@ -54,13 +54,16 @@ _NON_WORD = re.compile(r"[^\w\s]")
 
 
 def _words(text: str) -> str:
-    # SQuAD normalisation keeps non-ASCII symbols ("100°c"): split on those too.
-    return " ".join(_NON_WORD.sub(" ", normalize(text)).split())
+    """Lower case, every non-word character a space (so "1-year" holds the word "1"), no
+    articles, single spaces."""
+    spaced = _NON_WORD.sub(" ", text.lower())
+    return " ".join(_ARTICLES.sub(" ", spaced).split())
 
 
 def contains(predicted: str, expected: str) -> float:
-    """The expected answer occurs in the answer as whole words, after SQuAD normalisation:
-    "The X carries a 1-year warranty." contains "1"; "10" does not contain "1"."""
+    """The expected answer occurs in the answer as whole words, after normalisation (lower
+    case, punctuation as spaces, no articles): "The X carries a 1-year warranty." contains
+    "1"; "10" does not contain "1"."""
     ref = _words(expected)
     if not ref:
         return float(not _words(predicted))
