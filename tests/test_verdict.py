@@ -119,8 +119,8 @@ def test_exact_tie_goes_to_lower_latency_whatever_the_order():
     for order in ([slow, fast], [fast, slow]):
         v = decide(order)
         assert (v.recommended, v.best) == ("few_shot", "few_shot")
-        assert v.fine_tune is None  # no fine-tune was run: nothing said about fine-tuning
-        assert v.headline == "Use few_shot — fine-tuning was not tried"
+        assert v.fine_tune is False and v.drivers == ["not_run"]
+        assert v.headline == "Verdict: use few_shot (no fine-tune was run)"
         assert sorted(v.not_worse_than_best) == ["few_shot", "zero_shot"]
 
 
@@ -357,7 +357,7 @@ def test_no_llm_needed_only_for_a_usable_non_llm_strategy():
     rs = [result("baseline", ones(20), kind="baseline", p50=2), result("few_shot", ones(21))]
     v = decide(rs)
     assert v.recommended == "baseline"
-    assert v.headline == "Use baseline — no LLM needed — fine-tuning was not tried"
+    assert v.headline == "Verdict: use baseline — no LLM needed (no fine-tune was run)"
     with_tune = decide([*rs, lora(ones(19))])
     assert with_tune.headline == "Verdict: don't fine-tune, no LLM needed — use baseline"
     assert any(r.startswith("You don't need an LLM for this: baseline (0.667)") for r in v.reasons)

@@ -16,13 +16,13 @@ from typing import Any
 
 from .core.cost import Prices
 from .core.errors import InputError
-from .core.fileio import atomic_write_json, load_results
+from .core.fileio import load_results
 from .core.metrics import check_metric_name, load_metric
 from .core.needs import Needs, with_overrides
 from .core.taskio import jsonl_records
 from .core.types import Example, StrategyRun
 from .progress import NullProgress, Progress
-from .results import RAW_DIR, RunRecord, Scoring, build_results
+from .results import RAW_DIR, RunRecord, Scoring, build_results, publish, work_folder
 
 # Files of a run that rescoring writes anew; everything else (trained weights, plots' inputs)
 # is linked into the new folder unchanged.
@@ -152,18 +152,10 @@ def rescore(run_dir: Path, opts: RescoreOptions) -> tuple[dict[str, Any], Path]:
         notes=list(results.get("notes") or []),
     )
     scoring = Scoring(metric, needs, prices, int(run.get("bootstrap_samples") or 2000))
-    work = out.with_name(f".{out.name}.partial")
-    shutil.rmtree(work, ignore_errors=True)
-    work.mkdir(parents=True)
+    work = work_folder(out)
     _link_tree(run_dir, work)
     new = build_results(record, scoring, work)
-    from .report import write_reports
-
-    atomic_write_json(work / "results.json", new)
-    write_reports(new, work)
-    if out.exists():
-        shutil.rmtree(out)
-    work.rename(out)
+    publish(new, work, out)
     return new, out
 
 

@@ -7,6 +7,7 @@ another metric or other needs is this same function over the saved runs.
 
 from __future__ import annotations
 
+import shutil
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from functools import partial
@@ -116,3 +117,22 @@ def build_results(record: RunRecord, scoring: Scoring, out_dir: Path) -> dict[st
         "probes": record.probes,
         "backend": record.backend,
     }
+
+
+def work_folder(out_dir: Path) -> Path:
+    """A fresh hidden sibling of `out_dir` to build a run in: a finished folder is complete."""
+    work = out_dir.with_name(f".{out_dir.name}.partial")
+    shutil.rmtree(work, ignore_errors=True)
+    work.mkdir(parents=True)
+    return work
+
+
+def publish(results: dict[str, Any], work: Path, out_dir: Path) -> None:
+    """Write results.json and the reports into `work`, then make it `out_dir` in one rename."""
+    from .report import write_reports
+
+    atomic_write_json(work / "results.json", results)
+    write_reports(results, work)
+    if out_dir.exists():
+        shutil.rmtree(out_dir)
+    work.rename(out_dir)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import gc
-import shutil
 import time
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
@@ -14,13 +13,12 @@ from typing import Any
 from . import resume, strategies
 from .core.cost import Prices
 from .core.errors import AuditBlocked, InputError
-from .core.fileio import atomic_write_json
 from .core.metrics import Metric, load_metric
 from .core.needs import Needs, with_overrides
 from .core.taskio import load_task
 from .core.types import SkippedStrategy, StrategyRun, Task
 from .progress import NullProgress, Progress
-from .results import RunRecord, Scoring, build_results
+from .results import RunRecord, Scoring, build_results, publish, work_folder
 
 QUICK_MAX_TEST = 30
 QUICK_LATENCY_SAMPLES = 2
@@ -107,10 +105,7 @@ def run_task(task_dir: str | Path, opts: RunOptions) -> dict[str, Any]:
         or resume.unfinished_run(Path("runs"), task.name, identity)
         or default_out_dir(task)
     )
-    # Work in a hidden sibling folder; it becomes out_dir only when the run completes.
-    work = out_dir.with_name(f".{out_dir.name}.partial")
-    shutil.rmtree(work, ignore_errors=True)
-    work.mkdir(parents=True)
+    work = work_folder(out_dir)  # becomes out_dir only when the run completes
     cache = resume.RunCache(out_dir, identity, opts.progress)  # strategies an earlier try did
     started = time.perf_counter()
     executed = _execute(the_plan, opts, model_name, model_dir, metric, work, backend, cache)
@@ -140,13 +135,7 @@ def run_task(task_dir: str | Path, opts: RunOptions) -> dict[str, Any]:
     )
     opts.progress.stage("verdict", "scoring")
     results = build_results(record, scoring, work)
-    from .report import write_reports
-
-    atomic_write_json(work / "results.json", results)
-    write_reports(results, work)
-    if out_dir.exists():
-        shutil.rmtree(out_dir)
-    work.rename(out_dir)
+    publish(results, work, out_dir)
     cache.remove()
     return results
 

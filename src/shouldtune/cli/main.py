@@ -51,26 +51,24 @@ def user_errors() -> Iterator[None]:
 
 
 NeedsOption = Annotated[float | None, typer.Option(show_default=False)]
+SelfHostedOption = Annotated[
+    bool | None,
+    typer.Option("--self-hosted/--hosted-ok", show_default=False, help="Nothing may leave"),
+]
+NEEDS = (
+    "requests_per_day",
+    "horizon_days",
+    "latency_p95_ms",
+    "self_hosted",
+    "changes_per_year",
+    "min_quality",
+    "quality_margin",
+)
 
 
-def _needs(
-    requests_per_day: float | None,
-    horizon_days: float | None,
-    latency_p95_ms: float | None,
-    self_hosted: bool | None,
-    changes_per_year: float | None,
-    min_quality: float | None,
-    quality_margin: float | None,
-) -> dict[str, object]:
-    return {
-        "requests_per_day": requests_per_day,
-        "horizon_days": horizon_days,
-        "latency_p95_ms": latency_p95_ms,
-        "self_hosted": self_hosted,
-        "changes_per_year": changes_per_year,
-        "min_quality": min_quality,
-        "quality_margin": quality_margin,
-    }
+def _needs(params: dict[str, object]) -> dict[str, object]:
+    """The needs flags of a command's parameters (None: not given, task.yaml's value stays)."""
+    return {k: params[k] for k in NEEDS}
 
 
 def _run(
@@ -156,10 +154,7 @@ def run(
     requests_per_day: NeedsOption = None,
     horizon_days: NeedsOption = None,
     latency_p95_ms: NeedsOption = None,
-    self_hosted: Annotated[
-        bool | None,
-        typer.Option("--self-hosted/--hosted-ok", show_default=False, help="Nothing may leave"),
-    ] = None,
+    self_hosted: SelfHostedOption = None,
     changes_per_year: NeedsOption = None,
     min_quality: NeedsOption = None,
     quality_margin: NeedsOption = None,
@@ -179,15 +174,7 @@ def run(
         backend_url=backend_url,
         backend_model=backend_model,
         backend_key_env=backend_key_env,
-        needs=_needs(
-            requests_per_day,
-            horizon_days,
-            latency_p95_ms,
-            self_hosted,
-            changes_per_year,
-            min_quality,
-            quality_margin,
-        ),
+        needs=_needs(locals()),
     )
 
 
@@ -205,10 +192,7 @@ def rescore(
     requests_per_day: NeedsOption = None,
     horizon_days: NeedsOption = None,
     latency_p95_ms: NeedsOption = None,
-    self_hosted: Annotated[
-        bool | None,
-        typer.Option("--self-hosted/--hosted-ok", show_default=False, help="Nothing may leave"),
-    ] = None,
+    self_hosted: SelfHostedOption = None,
     changes_per_year: NeedsOption = None,
     min_quality: NeedsOption = None,
     quality_margin: NeedsOption = None,
@@ -218,15 +202,7 @@ def rescore(
     from ..rescore import RescoreOptions
     from ..rescore import rescore as do_rescore
 
-    needs = _needs(
-        requests_per_day,
-        horizon_days,
-        latency_p95_ms,
-        self_hosted,
-        changes_per_year,
-        min_quality,
-        quality_margin,
-    )
+    needs = _needs(locals())
     with user_errors():
         results, folder = do_rescore(
             run_dir,

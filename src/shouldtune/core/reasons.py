@@ -30,6 +30,7 @@ DRIVER_WORDS = {
     "latency": "latency",
     "control": "control",
     "only_usable": "the only usable strategy",
+    "not_run": "no fine-tune was run",
 }
 
 
@@ -59,6 +60,9 @@ def headline(c: _Case, v: Verdict) -> str:
         return f"{prefix}Verdict: fine-tune — use {chosen.name} ({label}: {words})"
     if v.fine_tune is False:
         no_llm = ", no LLM needed" if not chosen.uses_llm else ""
+        if "not_run" in v.drivers:
+            no_llm = no_llm.replace(",", " —")
+            return f"{prefix}Verdict: use {chosen.name}{no_llm} (no fine-tune was run)"
         return f"{prefix}Verdict: don't fine-tune{no_llm} — use {chosen.name}"
     if "still_learning" in v.drivers:
         learning = ", ".join(o.name for o in c.options if o.trains and o.still_learning)
@@ -66,13 +70,9 @@ def headline(c: _Case, v: Verdict) -> str:
             f"{prefix}Use {chosen.name} for now — undecided on fine-tuning: {learning} was"
             " still learning"
         )
-    if all(o.trains for o in c.options):
-        return (
-            f"{prefix}No verdict on fine-tuning: only fine-tunes were run — the best is"
-            f" {chosen.name}"
-        )
-    no_llm = " — no LLM needed" if not chosen.uses_llm else ""
-    return f"{prefix}Use {chosen.name}{no_llm} — fine-tuning was not tried"
+    return (
+        f"{prefix}No verdict on fine-tuning: only fine-tunes were run — the best is {chosen.name}"
+    )
 
 
 # --- reasons ----------------------------------------------------------------------------

@@ -216,13 +216,15 @@ def _verdict(c: _Case) -> Verdict:
 
 
 def _fine_tune(c: _Case) -> tuple[bool | None, list[str]]:
-    """(fine_tune, drivers). None: undecided — nothing usable, no fine-tune run or nothing
-    to compare one with, or a fine-tune that could change the verdict was still learning."""
+    """(fine_tune, drivers). None: undecided — nothing usable, only fine-tunes run (nothing
+    to compare one with), or a fine-tune that could change the verdict was still learning."""
     d, named = c.d, c.named
     tuned = [o for o in c.options if o.trains]
     alts = [o for o in c.options if not o.trains]
-    if d.chosen is None or not tuned or not alts:
+    if d.chosen is None or not alts:
         return None, []
+    if not tuned:  # the chosen strategy is no fine-tune; the reasons say none was run
+        return False, ["not_run"]
     chosen = named[d.chosen]
     if chosen.trains:
         return True, _drivers_for(c, chosen)
