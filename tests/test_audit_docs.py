@@ -100,11 +100,27 @@ def test_short_answers_match_whole_words_only():
 
 
 def test_answer_about_an_unlisted_product_is_unsupported_not_contradicted():
-    pairs = [*current(), ("How much does the Zephyr desk fan cost?", "$44.50")]
-    finding = check_docs_support(rows(pairs), docs())
-    assert finding.data["unsupported_rows"] == ["train.jsonl:10"]
-    assert finding.data["contradicted_rows"] == []
+    fans = Document("fans.md", "# Fans\n\n## Lumen desk fan\n\n- Price: $39.00\n")
+    pairs = [
+        *current(),
+        ("How much does the Zephyr desk fan cost?", "$44.50"),
+        ("how much does the aurora desk chair cost?", "$55.00"),  # a lamp and a chair exist
+    ]
+    finding = check_docs_support(rows(pairs), [*docs(), fans])
+    assert finding.data["unsupported_rows"] == ["train.jsonl:10", "train.jsonl:11"]
+    assert finding.data["contradicted_rows"] == []  # neighbours' prices are not theirs
     assert finding.examples[0]["retrieved"].startswith("docs/")
+
+
+def test_wording_the_documents_do_not_use_does_not_hide_the_subject():
+    question = "I'd like to buy the Summit desk chair. What will it set me back?"
+    finding = check_docs_support(rows([(question, "$197.00")]), docs())
+    assert finding.data["contradicted_rows"] == ["train.jsonl:1"]
+    assert finding.examples[0]["doc_value"] == "$219.00"
+    # a name the documents do not hold is what the question is about: no claim then
+    other = "I'd like to buy the Summit Pro desk chair. What will it set me back?"
+    finding = check_docs_support(rows([(other, "$197.00")]), docs())
+    assert finding.data["contradicted_rows"] == [] and finding.data["unsupported"] == 1
 
 
 @pytest.mark.parametrize(("stale", "severity"), [(2, "info"), (3, "warning")])
@@ -193,3 +209,14 @@ def test_price_list_audit_names_every_stale_row(capsys):
     printed = " ".join(capsys.readouterr().out.split())
     lines = ", ".join(s.split(":")[1] for s in stale)
     assert f"training answers the documents contradicted: train.jsonl lines {lines}" in printed
+
+
+def test_bm25_scores_equal_rank_bm25s():
+    from shouldtune.audit.docs import DocIndex
+    from shouldtune.retrieval.index import tokenize
+
+    index = DocIndex(docs())
+    queries = ["How much does the Aurora desk lamp cost?", "price price lamp", "zzz", ""]
+    for query, row in zip(queries, index.scores(queries), strict=True):
+        assert row == pytest.approx(index.bm25.get_scores(tokenize(query)), abs=1e-12)
+    assert index.top_chunks(["Orbit letter rack price"]) == [[1, 0]]  # the table first

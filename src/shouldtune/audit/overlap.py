@@ -137,8 +137,7 @@ def _words(text: str) -> list[tuple[str, bool]]:
     words = []
     for m in _WORD.finditer(text):
         word = m.group()
-        before = text[: m.start()].rstrip()
-        mid_sentence = bool(before) and before[-1] not in ".!?:\"'“"
+        mid_sentence = _char_before(text, m.start()) not in ".!?:\"'“"
         name = word[0].isupper() and mid_sentence and word != "I"
         slot = name or any(c.isdigit() for c in word) or word.casefold() in NUMBER_WORDS
         words.append((word.casefold(), slot))
@@ -332,3 +331,11 @@ def _verb(n: int, verb: str) -> str:
 def _line(source: str) -> int:
     tail = source.rsplit(":", 1)[-1]
     return int(tail) if tail.isdigit() else 0
+
+
+def _char_before(text: str, pos: int) -> str:
+    """The last non-space character before pos; "." at the start, where a sentence starts."""
+    i = pos - 1
+    while i >= 0 and text[i].isspace():
+        i -= 1
+    return text[i] if i >= 0 else "."
