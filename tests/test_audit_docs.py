@@ -208,7 +208,7 @@ def test_price_list_audit_names_every_stale_row(capsys):
     assert audit_command(ROOT / "examples" / "price-list") == 0
     printed = " ".join(capsys.readouterr().out.split())
     lines = ", ".join(s.split(":")[1] for s in stale)
-    assert f"training answers the documents contradicted: train.jsonl lines {lines}" in printed
+    assert f"training answers the documents contradict: train.jsonl lines {lines}" in printed
 
 
 def test_bm25_scores_equal_rank_bm25s():

@@ -81,18 +81,22 @@ def _split_lines(report: AuditReport) -> list[str]:
         lines.append(
             f"test answers also among the training answers: {d['repeated']} of {d['test']}"
         )
-    support = report.get("docs_support")
-    if support is not None and support.data.get("unsupported") and not support.data.get("skipped"):
-        for key, what in (
-            ("contradicted_rows", "contradicted"),
-            ("unsupported_rows", "unsupported"),
-        ):
-            rows = support.data[key]
-            if key == "unsupported_rows":
-                rows = [r for r in rows if r not in set(support.data["contradicted_rows"])]
-            if rows:
-                lines.append(f"training answers the documents {what}: {_compact(rows)}")
-    return [escape(line) for line in lines]
+    return [escape(line) for line in lines + _support_lines(report.get("docs_support"))]
+
+
+def _support_lines(support: Finding | None) -> list[str]:
+    """Every training row the documents do not support, not only the table's examples."""
+    if support is None or not support.data.get("unsupported") or support.data.get("skipped"):
+        return []
+    contradicted = support.data["contradicted_rows"]
+    known = set(contradicted)
+    missing = [r for r in support.data["unsupported_rows"] if r not in known]
+    lines = []
+    if contradicted:
+        lines.append(f"training answers the documents contradict: {_compact(contradicted)}")
+    if missing:
+        lines.append(f"training answers in none of the top passages: {_compact(missing)}")
+    return lines
 
 
 def _compact(sources: list[str]) -> str:
@@ -103,9 +107,7 @@ def _compact(sources: list[str]) -> str:
         files.setdefault(name or source, []).append(line)
     shown = []
     for name, lines in files.items():
-        more = (
-            f" and {len(lines) - LIST_ROWS} more (all in --json)" if len(lines) > LIST_ROWS else ""
-        )
+        more = f" and {len(lines) - LIST_ROWS} more (see --json)" if len(lines) > LIST_ROWS else ""
         shown.append(f"{name} lines {', '.join(lines[:LIST_ROWS])}{more}")
     return "; ".join(shown)
 
