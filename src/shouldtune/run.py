@@ -187,6 +187,7 @@ def audit_task(task: Task, model_dir: Path, allow_failures: bool) -> Any:
         count_tokens=lambda text: len(tokenizer(text, add_special_tokens=False)["input_ids"]),
         context_length=config.get("max_position_embeddings"),
         instruction=task.instruction,
+        docs=task.docs,
     )
     if report.blocking and not allow_failures:
         found = "; ".join(f"{f.check} ({f.count}): {f.message}" for f in report.blocking)

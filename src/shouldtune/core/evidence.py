@@ -34,7 +34,7 @@ class Evidence:
         docs = _finding(audit, "docs_support")
         warn_docs = docs is not None and docs.get("severity") in ("warning", "blocking")
         data = docs.get("data") if docs and isinstance(docs.get("data"), dict) else {}
-        share = data.get("share")
+        share = data.get("share") if warn_docs and not data.get("skipped") else None
         warning = knowledge.get("warning") if isinstance(knowledge, dict) else None
         return cls(
             quick=quick,

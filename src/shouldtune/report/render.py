@@ -213,10 +213,7 @@ def _audit_rows(audit: dict | None) -> dict[str, Any] | None:
             "check": str(f.get("check", "")),
             "count": f.get("count", 0),
             "message": str(f.get("message", "")),
-            "examples": [
-                truncate(f"{e.get('source', '')} {e.get('excerpt', '')}".strip(), 160)
-                for e in (f.get("examples") or [])[:5]
-            ],
+            "examples": [_audit_example(e) for e in (f.get("examples") or [])[:5]],
         }
         for f in findings
     ]
@@ -227,6 +224,17 @@ def _audit_rows(audit: dict | None) -> dict[str, Any] | None:
         "warning": summary.get("warning", 0),
         "seconds": _num(audit.get("seconds"), ".1f"),
     }
+
+
+def _audit_example(e: Any) -> str:
+    """Where, what, and — for a training answer the documents contradict — what they say."""
+    if not isinstance(e, dict):
+        return truncate(str(e), 160)
+    text = f"{e.get('source', '')} {e.get('excerpt', '')}".strip()
+    if e.get("doc"):
+        said = f" says {e['doc_value']}" if e.get("doc_value") else ""
+        text += f" (documents: {e['doc']}{said})"
+    return truncate(text, 200)
 
 
 def _env(autoescape: bool) -> Environment:
