@@ -20,6 +20,8 @@ from typing import Any
 
 import torch
 
+from .device import model_device
+
 MIN_PREFIX_TOKENS = 16  # below this, caching the shared prefix saves less than it costs
 
 
@@ -75,6 +77,7 @@ class _Forward:
         params = inspect.signature(inner.forward).parameters
         self.cache_kw = "cache" if "cache" in params else "past_key_values"
         self.keep_last = "logits_to_keep" in params
+        self.device = model_device(model)  # every tensor we make goes here
 
     def new_cache(self, reserve: int = 0) -> Any:
         """An empty cache; `reserve`: positions to leave room for (appends stay in place)."""
@@ -106,19 +109,25 @@ class PrefixCache:
     cache: Any
     model_id: int
     version: int
+    device: torch.device | None = None  # where the keys and values live
 
     @classmethod
     @torch.inference_mode()
     def build(cls, model: torch.nn.Module, ids: Sequence[int]) -> PrefixCache:
         fwd = _Forward(model)
         cache = fwd.new_cache()
-        tokens = torch.tensor([list(ids)], dtype=torch.long)
-        positions = torch.arange(len(ids)).unsqueeze(0)
+        tokens = torch.tensor([list(ids)], dtype=torch.long, device=fwd.device)
+        positions = torch.arange(len(ids), device=fwd.device).unsqueeze(0)
         fwd(tokens, torch.ones_like(tokens), positions, cache)
-        return cls(tuple(ids), cache, id(model), weights_version(model))
+        return cls(tuple(ids), cache, id(model), weights_version(model), fwd.device)
 
     def valid_for(self, model: torch.nn.Module) -> bool:
-        return self.model_id == id(model) and self.version == weights_version(model)
+        """Same module, same weights, same device (`.to()` moves without a version bump)."""
+        return (
+            self.model_id == id(model)
+            and self.version == weights_version(model)
+            and self.device == model_device(model)
+        )
 
     def covers(self, prompts: Sequence[Sequence[int]]) -> bool:
         """True when every prompt starts with the prefix and has a token after it."""
@@ -150,7 +159,7 @@ def greedy(
     `pick` maps last-position logits to next tokens instead of argmax (probes sample with it)."""
     fwd = _Forward(model)
     start = len(prefix.ids) if prefix is not None else 0
-    ids, mask = _pack([p[start:] for p in prompts], start, pad_id)
+    ids, mask = _pack([p[start:] for p in prompts], start, pad_id, fwd.device)
     room = ids.shape[1] + max_new_tokens
     cache = prefix.expanded(len(prompts), room) if prefix is not None else fwd.new_cache(room)
     positions = (mask.cumsum(-1) - 1).clamp(min=0)[:, start:]
@@ -168,7 +177,7 @@ def greedy(
         if not keep or step + 1 == max_new_tokens:
             break
         if compact and len(keep) < len(rows):  # drop finished rows: no compute spent on them
-            index = torch.tensor(keep)
+            index = torch.tensor(keep, device=fwd.device)
             cache.batch_select_indices(index)
             mask, nxt = mask[index], nxt[index]
             rows = [rows[i] for i in keep]
@@ -177,16 +186,19 @@ def greedy(
     return done
 
 
-def _pack(suffixes: Sequence[Sequence[int]], start: int, pad_id: int) -> tuple[torch.Tensor, ...]:
-    """Ids (padded on the left of each suffix) and the mask over prefix + padded suffixes."""
+def _pack(
+    suffixes: Sequence[Sequence[int]], start: int, pad_id: int, device: torch.device
+) -> tuple[torch.Tensor, ...]:
+    """Ids (padded on the left of each suffix) and the mask over prefix + padded suffixes,
+    built on the host in one go and moved to `device` once (not one copy per row)."""
     width = max(len(s) for s in suffixes)
-    ids = torch.full((len(suffixes), width), pad_id, dtype=torch.long)
-    mask = torch.zeros((len(suffixes), start + width), dtype=torch.long)
+    ids = torch.full((len(suffixes), width), pad_id, dtype=torch.long, device="cpu")
+    mask = torch.zeros((len(suffixes), start + width), dtype=torch.long, device="cpu")
     mask[:, :start] = 1
     for row, s in enumerate(suffixes):
-        ids[row, width - len(s) :] = torch.tensor(list(s), dtype=torch.long)
+        ids[row, width - len(s) :] = torch.tensor(list(s), dtype=torch.long, device="cpu")
         mask[row, start + width - len(s) :] = 1
-    return ids, mask
+    return ids.to(device), mask.to(device)
 
 
 def _append(row: Decoded, token: int, stop: StopRule, decode: Callable[[list[int]], str]) -> bool:
