@@ -38,6 +38,9 @@ class RunOptions:
     backend_url: str | None = None  # a served model for the prompting strategies
     backend_model: str | None = None
     backend_key_env: str | None = None
+    device: str = "auto"  # --device auto|cpu|cuda|mps (the runner's choice, not task.yaml's)
+    dtype: str = "auto"  # --dtype auto|float32|bfloat16|float16
+    engine: str = "auto"  # --engine auto|vllm|transformers: who generates for the local model
 
 
 @dataclass
@@ -90,11 +93,17 @@ def run_task(task_dir: str | Path, opts: RunOptions) -> dict[str, Any]:
     the_plan = plan(task, opts.only, opts.candidates)
     scorer = load_scorer(task.metric, task.root)
     backend = _backend(task, opts)
+    from .models import device, memory, vllm_engine
     from .models.bundled import resolve_model
+
+    hardware = device.select(opts.device, opts.dtype)  # bad --device/--dtype: exit 2, no work
+    engine = vllm_engine.resolve_engine(opts.engine, hardware)
+    memory.clear()
 
     model_name, model_dir = resolve_model(opts.model or task_model(task))
     audit = audit_task(task, model_dir, opts.allow_audit_failures)
     identity = resume.run_identity(task, model_name, model_dir, opts, backend)
+    identity["hardware"] = [str(hardware.device.type), device.dtype_name(hardware.dtype), engine]
     out_dir = (
         opts.out_dir
         or resume.unfinished_run(Path("runs"), task.name, identity)
@@ -105,7 +114,9 @@ def run_task(task_dir: str | Path, opts: RunOptions) -> dict[str, Any]:
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
     cache = resume.RunCache(out_dir, identity, opts.progress)  # strategies an earlier try did
-    results = _execute(the_plan, opts, model_name, model_dir, scorer, work, backend, cache=cache)
+    results = _execute(
+        the_plan, opts, model_name, model_dir, scorer, work, backend, cache=cache, engine=engine
+    )
     results["audit"] = audit.to_json()
     results["backend"] = backend.describe() if backend else None
     from .report import write_reports
@@ -165,6 +176,12 @@ def audit_task(task: Task, model_dir: Path, allow_failures: bool) -> Any:
     return report
 
 
+def _lora_ranks(the_plan: Plan) -> list[int]:
+    """Ranks of the LoRA adapters the plan trains (vLLM reserves room for the largest)."""
+    found = (getattr(s, "options", None) for _, s in the_plan.run)
+    return [o.rank for o in found if isinstance(getattr(o, "rank", None), int)]
+
+
 def _backend(task: Task, opts: RunOptions) -> Any:
     """The served model the prompting strategies use, if any; checked before any work."""
     from .models.openai_backend import backend_for
@@ -186,21 +203,24 @@ def _execute(
     work: Path,
     backend: Any = None,
     cache: Any = None,
+    engine: str = "transformers",
 ) -> dict[str, Any]:
     from .eval.evaluate import evaluate
-    from .models.lm import LanguageModel
+    from .eval.measure import with_gpu_peak
+    from .models import device, memory, vllm_engine
     from .probes.session import ProbeSession
     from .retrieval.embed import MiniLMEmbedder
     from .strategies.base import RunContext
 
     task, started = the_plan.task, time.perf_counter()
+    lora_rank = vllm_engine.lora_rank_limit(_lora_ranks(the_plan))  # before the plan is popped
     ctx = RunContext(
         task=task,
         seed=opts.seed,
         quick=opts.quick,
         work_dir=work,
         progress=opts.progress,
-        lm_loader=lambda: LanguageModel.load(model_name, model_dir),
+        lm_loader=vllm_engine.loader(model_name, model_dir, engine, opts.seed, lora_rank),
         embedder_loader=MiniLMEmbedder,
         backend_loader=(lambda: backend) if backend is not None else None,
     )
@@ -215,6 +235,7 @@ def _execute(
     while the_plan.run:  # pop, so a tuned model is freed before the next strategy starts
         _name, strategy = the_plan.run.pop(0)
         compute = partial(evaluate, strategy, ctx, scorer, work, latency_n, cfg.bootstrap_samples)
+        compute = with_gpu_peak(compute, device.current().device)
         compute = probes.wrap(compute, strategy, ctx) if probes else compute
         results.append(cache.evaluate(strategy, ctx, compute) if cache else compute())
         del strategy
@@ -241,6 +262,11 @@ def _execute(
             "name": model_name,
             # All strategies cached: the model was never loaded; its size was recorded.
             "parameters": params,
+            "hardware": {
+                **device.describe(),
+                "engine": engine,
+                "oom_backoffs": memory.events(),
+            },
         },
         "run": {
             "seed": opts.seed,

@@ -117,6 +117,15 @@ def run(
     backend_key_env: Annotated[
         str | None, typer.Option(help="Environment variable holding the server's API key")
     ] = None,
+    device: Annotated[
+        str, typer.Option(help="auto|cpu|cuda|mps: where the models run (auto: GPU if any)")
+    ] = "auto",
+    dtype: Annotated[
+        str, typer.Option(help="auto|float32|bfloat16|float16 (auto: bf16 on GPU, fp32 on CPU)")
+    ] = "auto",
+    engine: Annotated[
+        str, typer.Option(help="auto|vllm|transformers: generation engine for the local model")
+    ] = "auto",
 ) -> None:
     """Run every applicable strategy on TASK_DIR and write results.json and the report."""
     _run(
@@ -131,6 +140,9 @@ def run(
         backend_url=backend_url,
         backend_model=backend_model,
         backend_key_env=backend_key_env,
+        device=device,
+        dtype=dtype,
+        engine=engine,
     )
 
 
