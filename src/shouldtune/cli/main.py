@@ -180,7 +180,7 @@ def export(
     strategy: Annotated[str, typer.Argument(help="Fine-tune to export: lora, full, layerwise")],
     out: Annotated[Path, typer.Option("--out", help="Folder to write the model to")],
 ) -> None:
-    """Write a run's fine-tuned model as a merged float32 safetensors model plus tokenizer."""
+    """Write a run's fine-tune as a merged safetensors model (the base's dtype) plus tokenizer."""
     from .export_cmd import export_command
 
     with user_errors():
