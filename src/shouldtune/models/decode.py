@@ -86,9 +86,10 @@ class _Forward:
         return new_cache(self.model.config, reserve)
 
     def __call__(
-        self, ids: torch.Tensor, mask: torch.Tensor, positions: torch.Tensor, cache: Any
+        self, ids: torch.Tensor, mask: torch.Tensor | None, positions: torch.Tensor, cache: Any
     ) -> torch.Tensor:
-        """Logits of the last position of each row."""
+        """Logits of the last position of each row. `mask` None: no row is padded, so the
+        model builds no padding mask (transformers then skips it for one-token steps)."""
         extra = {"logits_to_keep": 1} if self.keep_last else {}
         out = self.model(
             input_ids=ids,
@@ -163,7 +164,10 @@ def greedy(
     room = ids.shape[1] + max_new_tokens
     cache = prefix.expanded(len(prompts), room) if prefix is not None else fwd.new_cache(room)
     positions = (mask.cumsum(-1) - 1).clamp(min=0)[:, start:]
-    logits = fwd(ids, mask, positions, cache)
+    # Unpadded (always so at batch 1): the mask is all ones, and building it per step per
+    # layer is pure overhead for a single request. Rows only ever gain ones after this.
+    padded = bool((mask == 0).any())
+    logits = fwd(ids, mask if padded else None, positions, cache)
     rows = list(range(len(prompts)))  # which prompt each live batch row belongs to
     done = [Decoded() for _ in prompts]
     for step in range(max_new_tokens):
@@ -182,7 +186,8 @@ def greedy(
             mask, nxt = mask[index], nxt[index]
             rows = [rows[i] for i in keep]
         mask = torch.cat([mask, mask.new_ones((len(rows), 1))], dim=1)
-        logits = fwd(nxt.unsqueeze(1), mask, mask.sum(-1, keepdim=True) - 1, cache)
+        step_mask = mask if padded else None
+        logits = fwd(nxt.unsqueeze(1), step_mask, mask.sum(-1, keepdim=True) - 1, cache)
     return done
 
 

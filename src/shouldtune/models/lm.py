@@ -61,9 +61,12 @@ class LanguageModel:
         return getattr(self.engine, "name", "engine") if self.engine is not None else "transformers"
 
     def tuned(self, name: str, model: torch.nn.Module, adapter: Path | None = None):
-        """A fine-tune of this model for serving: `model` holds its weights (the probes and
-        the transformers path use them); with a serving engine and a peft LoRA `adapter`
-        folder, the engine generates with the adapter instead of the merged copy."""
+        """A fine-tune of this model for serving, on this model's device (training may have
+        left it elsewhere): `model` holds its weights (the probes and the transformers path use
+        them); with a serving engine and a peft LoRA `adapter` folder, the engine generates
+        with the adapter instead of the merged copy."""
+        if model_device(model) != self.device:
+            model = model.to(self.device)
         engine = None
         if self.engine is not None and adapter is not None:
             try:
