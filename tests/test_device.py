@@ -202,3 +202,46 @@ def test_a_prefix_is_rebuilt_after_the_model_moves(tiny_lm):
     assert prefix.valid_for(tiny_lm.model)
     moved = PrefixCache(prefix.ids, prefix.cache, prefix.model_id, prefix.version, "meta")
     assert not moved.valid_for(tiny_lm.model)  # keys computed elsewhere are never reused
+
+
+def test_the_cli_refuses_float16_on_the_cpu_before_any_work(make_task_dir, tmp_path):
+    from typer.testing import CliRunner
+
+    from shouldtune.cli.main import app
+
+    rows = [{"input": f"question {i}", "output": f"answer {i}"} for i in range(6)]
+    task = make_task_dir(rows, test=[{"input": "q", "output": "a"}])
+    out = tmp_path / "run"
+    args = ["run", str(task), "--device", "cpu", "--dtype", "float16", "--out", str(out)]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 2
+    lines = [line for line in result.output.splitlines() if line.strip()]
+    assert len(lines) == 1 and "float16" in lines[0] and "CPU" in lines[0]
+    assert not out.exists() and not (tmp_path / ".run.partial").exists()
+
+
+def test_a_run_records_its_hardware(make_task_dir, tiny_model_dir, tmp_path):
+    from shouldtune.run import RunOptions, run_task
+
+    rows = [{"input": f"ship {i} boxes to town {i % 3}", "output": f"T{i % 3}"} for i in range(8)]
+    config = {"generation": {"max_new_tokens": 3}, "eval": {"latency_samples": 1}}
+    task = make_task_dir(rows, test=rows[:3], config=config)
+    opts = RunOptions(
+        out_dir=tmp_path / "run",
+        only=["zero_shot"],
+        model=str(tiny_model_dir),
+        allow_audit_failures=True,  # the test rows are training rows: leakage, on purpose
+        device="cpu",
+        dtype="bfloat16",
+    )
+    results = run_task(task, opts)
+    hw = results["model"]["hardware"]
+    assert (hw["device"], hw["dtype"], hw["gpu"], hw["engine"]) == (
+        "cpu",
+        "bfloat16",
+        None,
+        "transformers",
+    )
+    assert hw["oom_backoffs"] == [] and hw["torch_threads"] == torch.get_num_threads()
+    (zero_shot,) = results["strategies"]
+    assert "peak_gpu_memory_mb" not in zero_shot["details"]  # no GPU, no made-up number

@@ -92,13 +92,13 @@ def run_task(task_dir: str | Path, opts: RunOptions) -> dict[str, Any]:
         task.test = task.test[:QUICK_MAX_TEST]
     the_plan = plan(task, opts.only, opts.candidates)
     scorer = load_scorer(task.metric, task.root)
-    backend = _backend(task, opts)
     from .models import device, memory, vllm_engine
     from .models.bundled import resolve_model
 
     hardware = device.select(opts.device, opts.dtype)  # bad --device/--dtype: exit 2, no work
     engine = vllm_engine.resolve_engine(opts.engine, hardware)
     memory.clear()
+    backend = _backend(task, opts)
 
     model_name, model_dir = resolve_model(opts.model or task_model(task))
     audit = audit_task(task, model_dir, opts.allow_audit_failures)
