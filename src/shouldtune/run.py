@@ -38,6 +38,9 @@ class RunOptions:
     backend_model: str | None = None
     backend_key_env: str | None = None
     needs: dict[str, Any] = field(default_factory=dict)  # command-line overrides of needs:
+    device: str = "auto"  # --device auto|cpu|cuda|mps (the runner's choice, not task.yaml's)
+    dtype: str = "auto"  # --dtype auto|float32|bfloat16|float16
+    engine: str = "auto"  # --engine auto|vllm|transformers: who generates for the local model
 
 
 @dataclass
@@ -94,12 +97,18 @@ def run_task(task_dir: str | Path, opts: RunOptions) -> dict[str, Any]:
     needs = with_overrides(Needs.from_config(task.config.needs), opts.needs)
     for note in task.config.notes:
         opts.progress.log(note)
-    backend = _backend(task, opts)
+    from .models import device, memory, vllm_engine
     from .models.bundled import resolve_model
+
+    hardware = device.select(opts.device, opts.dtype)  # bad --device/--dtype: exit 2, no work
+    engine = vllm_engine.resolve_engine(opts.engine, hardware)
+    memory.clear()
+    backend = _backend(task, opts)
 
     model_name, model_dir = resolve_model(opts.model or task_model(task))
     audit = audit_task(task, model_dir, opts.allow_audit_failures)
     identity = resume.run_identity(task, model_name, model_dir, opts, backend)
+    identity["hardware"] = [str(hardware.device.type), device.dtype_name(hardware.dtype), engine]
     out_dir = (
         opts.out_dir
         or resume.unfinished_run(Path("runs"), task.name, identity)
@@ -108,15 +117,26 @@ def run_task(task_dir: str | Path, opts: RunOptions) -> dict[str, Any]:
     work = work_folder(out_dir)  # becomes out_dir only when the run completes
     cache = resume.RunCache(out_dir, identity, opts.progress)  # strategies an earlier try did
     started = time.perf_counter()
-    executed = _execute(the_plan, opts, model_name, model_dir, metric, work, backend, cache)
+    executed = _execute(
+        the_plan, opts, model_name, model_dir, metric, work, backend, cache, engine=engine
+    )
     record = RunRecord(
         task=task_info(task),
         test=list(task.test),
-        model={"name": model_name, "parameters": executed.parameters},
+        model={
+            "name": model_name,
+            "parameters": executed.parameters,
+            "hardware": {
+                **device.describe(),
+                "engine": engine,
+                "oom_backoffs": memory.events(),
+            },
+        },
         run={
             "seed": opts.seed,
             "quick": opts.quick,
             "wall_seconds": round(time.perf_counter() - started, 1),
+            "bootstrap_samples": task.config.eval.bootstrap_samples,
         },
         runs=executed.runs,
         audit=audit.to_json(),
@@ -199,6 +219,12 @@ def audit_task(task: Task, model_dir: Path, allow_failures: bool) -> Any:
     return report
 
 
+def _lora_ranks(the_plan: Plan) -> list[int]:
+    """Ranks of the LoRA adapters the plan trains (vLLM reserves room for the largest)."""
+    found = (getattr(s, "options", None) for _, s in the_plan.run)
+    return [o.rank for o in found if isinstance(getattr(o, "rank", None), int)]
+
+
 def _backend(task: Task, opts: RunOptions) -> Any:
     """The served model the prompting strategies use, if any; checked before any work."""
     from .models.openai_backend import backend_for
@@ -230,21 +256,24 @@ def _execute(
     work: Path,
     backend: Any,
     cache: resume.RunCache,
+    engine: str = "transformers",
 ) -> Executed:
     from .eval.evaluate import evaluate
-    from .models.lm import LanguageModel
+    from .eval.measure import with_gpu_peak
+    from .models import device, vllm_engine
     from .probes.session import ProbeSession
     from .retrieval.embed import MiniLMEmbedder
     from .strategies.base import RunContext
 
     task = the_plan.task
+    lora_rank = vllm_engine.lora_rank_limit(_lora_ranks(the_plan))  # before the plan is popped
     ctx = RunContext(
         task=task,
         seed=opts.seed,
         quick=opts.quick,
         work_dir=work,
         progress=opts.progress,
-        lm_loader=lambda: LanguageModel.load(model_name, model_dir),
+        lm_loader=vllm_engine.loader(model_name, model_dir, engine, opts.seed, lora_rank),
         embedder_loader=MiniLMEmbedder,
         backend_loader=(lambda: backend) if backend is not None else None,
     )
@@ -263,6 +292,7 @@ def _execute(
         _name, strategy = the_plan.run.pop(0)
         traits = strategy.traits(hosted_backend=hosted)
         compute = partial(evaluate, strategy, ctx, latency_n, traits)
+        compute = with_gpu_peak(compute, device.current().device)
         compute = probes.wrap(compute, strategy, ctx) if probes else compute
         ctx.checkpoint_dir = cache.checkpoints(cache.key(strategy))
         run, _reused = cache.evaluate(strategy, work, opts.seed, compute)

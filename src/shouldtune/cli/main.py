@@ -151,6 +151,15 @@ def run(
     backend_key_env: Annotated[
         str | None, typer.Option(help="Environment variable holding the server's API key")
     ] = None,
+    device: Annotated[
+        str, typer.Option(help="auto|cpu|cuda|mps: where the models run (auto: GPU if any)")
+    ] = "auto",
+    dtype: Annotated[
+        str, typer.Option(help="auto|float32|bfloat16|float16 (auto: bf16 on GPU, fp32 on CPU)")
+    ] = "auto",
+    engine: Annotated[
+        str, typer.Option(help="auto|vllm|transformers: generation engine for the local model")
+    ] = "auto",
     requests_per_day: NeedsOption = None,
     horizon_days: NeedsOption = None,
     latency_p95_ms: NeedsOption = None,
@@ -174,6 +183,9 @@ def run(
         backend_url=backend_url,
         backend_model=backend_model,
         backend_key_env=backend_key_env,
+        device=device,
+        dtype=dtype,
+        engine=engine,
         needs=_needs(locals()),
     )
 
@@ -246,7 +258,7 @@ def export(
     strategy: Annotated[str, typer.Argument(help="Fine-tune to export: lora, full, layerwise")],
     out: Annotated[Path, typer.Option("--out", help="Folder to write the model to")],
 ) -> None:
-    """Write a run's fine-tuned model as a merged float32 safetensors model plus tokenizer."""
+    """Write a run's fine-tune as a merged safetensors model (the base's dtype) plus tokenizer."""
     from .export_cmd import export_command
 
     with user_errors():

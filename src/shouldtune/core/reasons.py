@@ -9,7 +9,6 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from .decision import Option, decide_steps, hard_reasons, latency_flip, volume_segments
-from .metrics import LENIENT
 from .stats import CONFIDENCE
 from .types import Verdict
 from .verdict import (
@@ -501,18 +500,19 @@ def _evidence_lines(c: _Case) -> list[str]:
 
 
 def _metric_gap_lines(c: _Case) -> list[str]:
+    """Right answers a strict metric hides: the answer *contains* the expected one. (Token
+    F1's partial overlap is shown in the report, but a half-right code is not a right one.)"""
     out = []
     for r in c.results:
-        lenient = {k: v for k, v in r.lenient.items() if k in LENIENT and k != r.quality.metric}
-        if not lenient:
+        value = r.lenient.get("contains")
+        if r.quality.metric == "contains" or not isinstance(value, int | float):
             continue
-        name, value = max(lenient.items(), key=lambda kv: (kv[1], kv[0]))
         if value - r.quality.score >= METRIC_GAP:
-            what = "contain the expected answer" if name == "contains" else "overlap it by token F1"
             out.append(
                 f"Metric check: {r.name} scores {r.quality.score:.2f} {r.quality.metric}, but"
-                f" {value:.2f} of its answers {what} — right but worded differently? Consider"
-                f" metric: {name} or a stop string (shouldtune rescore RUN --metric {name})."
+                f" {value:.2f} of its answers contain the expected answer — right but worded"
+                " differently? Consider metric: contains or a stop string (shouldtune rescore"
+                " RUN --metric contains)."
             )
     return out
 
@@ -526,7 +526,8 @@ def _retrieval_lines(c: _Case) -> list[str]:
         share = diag["answer_in_context"]
         hit = diag.get("score_when_in_context")
         verdict = (
-            "retrieval mostly failed: the answer was not in the context it read"
+            "retrieval mostly failed: the answer was not in the context it read (or the"
+            " answer is composed from the documents rather than written in them)"
             if share < 0.5
             else "retrieval found the answer; the model did not use it"
             if isinstance(hit, int | float) and hit < 0.5
@@ -580,7 +581,7 @@ def next_steps(c: _Case, v: Verdict) -> list[str]:
             "try a larger model (--model PATH), somebody else's fine-tune (--candidate), or a"
             " served model (--backend-url)"
         )
-        if any(r.lenient and max(r.lenient.values()) > r.quality.score for r in c.results):
+        if any(r.lenient.get("contains", 0) - r.quality.score >= METRIC_GAP for r in c.results):
             steps.append(
                 "check the metric: some answers contain the expected one"
                 " (rescore --metric contains)"

@@ -86,15 +86,13 @@ class FineTuneStrategy(ChatStrategy):
         return self.tuned
 
     def prepare(self, ctx: RunContext) -> dict[str, Any]:
-        from ..models.lm import LanguageModel
-
         data = self._data(ctx)
         model, details = self.fit(ctx, data)
         t0 = time.perf_counter()
         base = ctx.lm
-        self.tuned = LanguageModel(
-            f"{base.name}+{self.name}", self.for_inference(model), base.tokenizer
-        )
+        # Served like the base: on its device, and a LoRA as an adapter on a serving engine.
+        adapter = ctx.work_dir / details["saved_to"] if self.weights_format == "peft-lora" else None
+        self.tuned = base.tuned(f"{base.name}+{self.name}", self.for_inference(model), adapter)
         cfg = self.options.train_config(ctx.seed, ctx.quick, details["learning_rate_chosen"])
         curve, statement = self._curve(ctx, data, cfg, details["training"]["seconds"])
         details["seconds"]["learning_curve"] = round(time.perf_counter() - t0, 2)
@@ -172,6 +170,22 @@ class FineTuneStrategy(ChatStrategy):
         cfg: TrainConfig,
         label: str,
     ) -> tuple[torch.nn.Module, TrainReport]:
+        """One training run; out of memory, it retries with half the batch and twice the
+        accumulation (the same effective batch)."""
+        from ..models.memory import train_with_backoff
+
+        return train_with_backoff(
+            lambda c: self._fit_once(ctx, train_s, dev_s, c, label), cfg, f"{self.name} {label}"
+        )
+
+    def _fit_once(
+        self,
+        ctx: RunContext,
+        train_s: Sequence[Sample],
+        dev_s: Sequence[Sample],
+        cfg: TrainConfig,
+        label: str,
+    ) -> tuple[torch.nn.Module, TrainReport]:
         model = self.trainable_copy(ctx.lm.model, cfg.seed)
         # Before training: LISA changes requires_grad while it trains; save all it may touch.
         self._trained_names = [n for n, p in model.named_parameters() if p.requires_grad]
@@ -187,7 +201,6 @@ class FineTuneStrategy(ChatStrategy):
             before_batch=self.batch_hook(model, cfg.seed),
             checkpoint_dir=ctx.checkpoint_dir,  # set by the run: a killed run resumes here
         )
-        model.to("cpu")  # accelerate may have moved it to a GPU; it is served like the base
         return model, report
 
     def _sweep(self, ctx: RunContext, data: Data) -> tuple[list[dict[str, float]], float]:
@@ -263,9 +276,7 @@ class FineTuneStrategy(ChatStrategy):
         return points, "Scored with the task metric after the test-set evaluation."
 
     def _test_answers(self, ctx: RunContext, model: torch.nn.Module) -> list[str]:
-        from ..models.lm import LanguageModel
-
-        lm = LanguageModel(ctx.lm.name, model, ctx.lm.tokenizer)
+        lm = ctx.lm.tuned(ctx.lm.name, model)
         convos = [self.messages(ex, ctx) for ex in ctx.task.test]
         gens = generate_answers(lm, convos, ctx)  # as the full-data point is: stop strings too
         return [g.text for g in gens]

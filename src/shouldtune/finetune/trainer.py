@@ -65,9 +65,15 @@ class TrainReport:
 
 
 def make_accelerator(grad_accum: int = 1, find_unused: bool = False) -> Accelerator:
-    """find_unused: needed under DDP when the trained set changes during training (LISA)."""
+    """find_unused: needed under DDP when the trained set changes during training (LISA).
+    A run that chose `--device cpu` trains on the CPU even where a GPU is visible; otherwise
+    accelerate places it (the GPU when there is one, each rank's own under a launcher)."""
+    from ..models.device import selected
+
     handlers = [DistributedDataParallelKwargs(find_unused_parameters=True)] if find_unused else []
-    return Accelerator(gradient_accumulation_steps=grad_accum, kwargs_handlers=handlers)
+    chosen = selected()
+    cpu = chosen is not None and chosen.device.type == "cpu"
+    return Accelerator(gradient_accumulation_steps=grad_accum, kwargs_handlers=handlers, cpu=cpu)
 
 
 def _trainable(model: torch.nn.Module) -> dict[str, torch.nn.Parameter]:

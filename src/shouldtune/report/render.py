@@ -102,7 +102,7 @@ def _strategy_row(s: dict, verdict: dict) -> dict[str, Any]:
         "prompt_tokens": _num(s.get("prompt_tokens_mean"), ".1f"),
         "train_s": _num(s.get("train_seconds"), ".1f"),
         "eval_s": _num(s.get("eval_seconds"), ".1f"),
-        "rss_mb": _num(s.get("peak_rss_mb"), ".0f"),
+        "rss_mb": _num(s.get("peak_rss_mb"), ".0f") + _gpu_mb(s.get("details")),
         # Bar geometry in percent of [0, 1]; metrics are per-example scores in that range.
         "bar": {
             "score": round(_unit(score) * 100, 2),
@@ -167,6 +167,7 @@ def build_context(
         "metric": metric,
         "model_name": str(model.get("name", "")),
         "model_params": _params(model.get("parameters")),
+        "hardware": _hardware(model.get("hardware")),
         "seed": run.get("seed", ""),
         "quick": bool(run.get("quick")),
         "wall": _num(run.get("wall_seconds"), ".0f"),
@@ -224,6 +225,34 @@ def _audit_rows(audit: dict | None) -> dict[str, Any] | None:
         "warning": summary.get("warning", 0),
         "seconds": _num(audit.get("seconds"), ".1f"),
     }
+
+
+def _gpu_mb(details: Any) -> str:
+    """Peak GPU memory beside peak RSS, when the strategy ran on a GPU."""
+    gpu = details.get("peak_gpu_memory_mb") if isinstance(details, dict) else None
+    if not isinstance(gpu, dict):
+        return ""
+    allocated, reserved = _num(gpu.get("allocated"), ".0f"), _num(gpu.get("reserved"), ".0f")
+    return f" (GPU {allocated} allocated, {reserved} reserved)"
+
+
+def _hardware(hw: Any) -> str:
+    """One line: where the models ran, in which precision, on what, by which engine."""
+    if not isinstance(hw, dict):
+        return ""
+    gpu = hw.get("gpu") if isinstance(hw.get("gpu"), dict) else None
+    parts = [f"{hw.get('device', '?')}, {hw.get('dtype', '?')}"]
+    if gpu:
+        memory = f", {gpu['memory_gb']} GB" if gpu.get("memory_gb") else ""
+        parts.append(f"GPU {gpu.get('name', '?')}{memory}")
+    elif hw.get("cpu"):
+        parts.append(f"CPU {hw['cpu']} ({hw.get('cpu_cores', '?')} cores)")
+    if hw.get("engine"):
+        parts.append(f"engine {hw['engine']}")
+    backoffs = hw.get("oom_backoffs") or []
+    if backoffs:
+        parts.append(f"{len(backoffs)} out-of-memory back-offs (batch halved)")
+    return "; ".join(str(x) for x in parts)
 
 
 def _audit_example(e: Any) -> str:
