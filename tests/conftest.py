@@ -135,3 +135,18 @@ def make_task_dir(tmp_path) -> Callable[..., Path]:
         return root
 
     return make
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _calibration_cache(tmp_path_factory):
+    """Speed calibrations (estimate/speed.py) go to a temporary folder, not ~/.cache: a test
+    run must not leave files in the home folder, nor reuse a developer's calibration."""
+    import os
+
+    old = os.environ.get("SHOULDTUNE_CACHE_DIR")
+    os.environ["SHOULDTUNE_CACHE_DIR"] = str(tmp_path_factory.mktemp("shouldtune_cache"))
+    yield
+    if old is None:
+        os.environ.pop("SHOULDTUNE_CACHE_DIR", None)
+    else:
+        os.environ["SHOULDTUNE_CACHE_DIR"] = old
