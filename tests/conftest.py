@@ -143,10 +143,11 @@ def _calibration_cache(tmp_path_factory):
     run must not leave files in the home folder, nor reuse a developer's calibration."""
     import os
 
-    old = os.environ.get("SHOULDTUNE_CACHE_DIR")
-    os.environ["SHOULDTUNE_CACHE_DIR"] = str(tmp_path_factory.mktemp("shouldtune_cache"))
+    old = os.environ.get("SHOULDTUNE_CALIBRATION")
+    folder = tmp_path_factory.mktemp("shouldtune_cache")
+    os.environ["SHOULDTUNE_CALIBRATION"] = str(folder / "calibration.json")
     yield
     if old is None:
-        os.environ.pop("SHOULDTUNE_CACHE_DIR", None)
+        os.environ.pop("SHOULDTUNE_CALIBRATION", None)
     else:
-        os.environ["SHOULDTUNE_CACHE_DIR"] = old
+        os.environ["SHOULDTUNE_CALIBRATION"] = old

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
+from transformers import AutoTokenizer
 from typer.testing import CliRunner
 
 from shouldtune.core.taskio import load_task
@@ -127,7 +128,12 @@ def test_workload_counts_match_the_plan(make_task_dir, tiny_model_dir):
     zero = est.strategies[1]
     assert zero.requests == 6 + 2  # the test set, then two latency samples
     assert zero.new_tokens == 8 * 7  # every answer assumed to run to max_new_tokens
-    assert set(zero.seconds) == {"test set", "latency"}
+    assert set(zero.seconds) == {"loading the model", "test set", "latency"}  # first LLM user
+    assert est.setup == {}  # no SliCK: nothing loads the model before zero_shot
+    few = est.strategies[2]  # shown demonstrations, it answers as long as they do
+    tok = AutoTokenizer.from_pretrained(tiny_model_dir)
+    longest = max(len(tok(ex.output, add_special_tokens=False)["input_ids"]) for ex in task.train)
+    assert few.new_tokens == 8 * min(longest + 1, 7) < zero.new_tokens
     lora = est.strategies[3]
     # 16 training rows in batches of 4: 5 sweep points x 3 batches, 2 epochs x 4, curve 2 x 2
     assert lora.train_batches == 5 * 3 + 2 * 4 + 2 * 2
@@ -196,7 +202,7 @@ def test_served_prompting_is_not_estimated(make_task_dir, tiny_model_dir):
 def test_calibration_on_a_real_model_is_cached_per_load_band(
     make_task_dir, tiny_model_dir, tmp_path, monkeypatch
 ):
-    monkeypatch.setenv("SHOULDTUNE_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setenv("SHOULDTUNE_CALIBRATION", str(tmp_path / "cache" / "calibration.json"))
     monkeypatch.setattr(speed, "load_band", lambda: "idle")
     task = _task(make_task_dir)
     seen: list = []
@@ -220,7 +226,7 @@ def test_calibration_on_a_real_model_is_cached_per_load_band(
 def test_plan_only_runs_nothing_and_run_keeps_the_estimate(
     make_task_dir, tiny_model_dir, tmp_path, monkeypatch
 ):
-    monkeypatch.setenv("SHOULDTUNE_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setenv("SHOULDTUNE_CALIBRATION", str(tmp_path / "cache" / "calibration.json"))
     monkeypatch.setattr(speed, "load_band", lambda: "idle")  # the same machine both times
     root = make_task_dir(
         train=[{"input": f"order {i}", "output": f"C-{i % 3}"} for i in range(12)],
@@ -242,7 +248,7 @@ def test_plan_only_runs_nothing_and_run_keeps_the_estimate(
 def test_cli_plan_prints_the_plan_and_exits(make_task_dir, tiny_model_dir, tmp_path, monkeypatch):
     from shouldtune.cli.main import app
 
-    monkeypatch.setenv("SHOULDTUNE_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setenv("SHOULDTUNE_CALIBRATION", str(tmp_path / "cache" / "calibration.json"))
     root = make_task_dir(
         train=[{"input": f"order {i}", "output": f"C-{i % 3}"} for i in range(12)],
         test=[{"input": f"new order {i}", "output": f"C-{i % 3}"} for i in range(4)],

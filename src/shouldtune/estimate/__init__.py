@@ -64,7 +64,7 @@ def workload_for(
         k = min(strategy.options.k, len(task.train))
         shots = random.Random(s.seed).sample(list(task.train), k)  # as FewShot.prepare draws
         convos = [few_shot(task.instruction, shots, ex) for ex in task.test]
-        return prompting(name, kind, convos, task, tok, s)
+        return prompting(name, kind, convos, task, tok, s, demonstrated=k > 0)
     if isinstance(strategy, FewShot):
         return knn_few_shot(name, kind, strategy.options.k, task, tok, s)
     if isinstance(strategy, Rag):
@@ -101,7 +101,9 @@ def build_request(
             req.train[name] = (strategies[name], work.calibration_batch)
         w = work.workload if isinstance(work, FineTuneWork) else work
         if (w.embed_texts or w.embed_calls) and not req.embed_texts:
-            req.embed_texts = [ex.input for ex in task.train[:32]] or ["a query"]
+            req.embed_texts = [ex.input for ex in task.train[:64]] or ["a query"]
+        if w.baseline_rows and req.baseline is None:
+            req.baseline = (strategies[w.name], task)
     return req
 
 
@@ -128,12 +130,14 @@ def estimate_run(
     local = [w for w in works if _uses_lm(w) and _name(w) not in served]
     if not local and probes.base is None and not probes.slick:
         speeds = Speeds(0.0, 0.0, {1: 0.0}, 0.0, basis={"measured": [], "cached": False})
+        # (a no-LLM plan: nothing worth a calibration; the baseline's rule of thumb stands)
     else:
         folder = Path(model_dir)
         req = build_request(model_name, folder, works, strategies, task, tok, settings.seed)
         speeds = measure(req) if measure else speeds_for(req)
     skipped = [(s.name, s.reason) for s in plan.skipped]
-    estimate = combine(works, probes, speeds, skipped, served)
+    first_lm = _name(local[0]) if local else None
+    estimate = combine(works, probes, speeds, skipped, served, first_lm)
     estimate.title = f"{task.name} on {model_name}"
     return estimate
 
@@ -161,7 +165,7 @@ def plan_lines(est: Estimate, title: str = "") -> list[str]:
     head = f"Plan{' for ' + title if title else ''}: {len(est.strategies)} strategies, "
     head += f"about {duration(est.total)} on this machine"
     head += "" if est.complete else " (plus what could not be estimated, below)"
-    lines = [head]
+    lines = [head] + [f"  {part}: {duration(sec)}" for part, sec in est.setup.items()]
     if est.knowledge:
         lines.append(
             f"  knowledge (SliCK): {duration(sum(est.knowledge.values()))},"
@@ -169,10 +173,8 @@ def plan_lines(est: Estimate, title: str = "") -> list[str]:
         )
     for s in est.strategies:
         lines += _strategy_lines(s)
-    lines.append(
-        f"  setup and finish: {duration(sum(est.setup.values()) + sum(est.finish.values()))}"
-        " (loading the model; scoring and reports)"
-    )
+    for part, seconds in est.finish.items():
+        lines.append(f"  {part}: {duration(seconds)}")
     for name, reason in est.skipped:
         lines.append(f"  not run: {name}: {reason}")
     lines += basis_lines(est)
@@ -212,9 +214,7 @@ def basis_lines(est: Estimate) -> list[str]:
     when = "cached from " + str(b.get("when")) if b.get("cached") else "just now"
     lines = [f"Basis: measured on this machine ({where}), {when}:"]
     lines += [f"  - {m}" for m in b["measured"]]
-    lines.append(
-        "  Not measured (rules of thumb, small): the no-LLM baseline, scoring and reports."
-    )
+    lines.append("  Not measured (a rule of thumb, small): scoring and reports.")
     every = est.assumptions + [a for s in est.strategies for a in s.assumptions]
     assumptions = list(dict.fromkeys(every))
     if assumptions:

@@ -8,10 +8,10 @@ What is timed is the run's own code on the run's own model and data shapes:
   (`finetune.trainer.train`) on a batch of the task's own training samples, built by the
   variant itself (`trainable_copy`, `batch_hook`), then one dev-loss pass;
 - the MiniLM embedder (when a strategy embeds): loading it, one batch, single queries;
+- the no-LLM baseline: fitted on a stratified quarter of the training rows;
 - loading the model.
 
-A calibration is kept in a JSON file (`SHOULDTUNE_CACHE_DIR`, else ~/.cache/shouldtune) under
-a key made of the model's files, the machine (CPU, cores, torch threads and version), the
+A calibration is kept in a JSON file (`cache_file()`) under a key made of the model's files, the machine (CPU, cores, torch threads and version), the
 shouldtune code, the shapes timed and the machine's load band: a busy machine is a different
 machine, so a calibration taken idle is not reused under load, nor the other way round.
 """
@@ -31,7 +31,7 @@ from typing import Any
 
 DECODE_STEPS = 8  # decode steps timed per batch size
 TRAIN_STEPS = 2  # timed training steps per variant, after one warm-up step
-SINGLE_EMBEDS = 5
+SINGLE_EMBEDS = 8
 
 
 @dataclass
@@ -52,6 +52,7 @@ class Speeds:
     embed_load_s: float = 0.0
     embed_per_text: float = 0.0  # batched
     embed_per_call: float = 0.0  # one text per call
+    baseline_per_row: float = 0.0  # the no-LLM baseline's fit and predict, per training row
     basis: dict[str, Any] = field(default_factory=dict)
 
     def decode_step(self, rows: int) -> float:
@@ -92,6 +93,7 @@ class Request:
     gen_batch: int
     train: dict[str, tuple[Any, list[Any]]] = field(default_factory=dict)
     embed_texts: list[str] = field(default_factory=list)  # empty: no embedder needed
+    baseline: tuple[Any, Any] | None = None  # (the baseline strategy, the task)
     seed: int = 0
 
     def key(self) -> dict[str, Any]:
@@ -109,8 +111,19 @@ class Request:
                 for name, (s, samples) in sorted(self.train.items())
             },
             "embed": bool(self.embed_texts),
+            "baseline": _baseline_key(self.baseline),
             "load_band": load_band(),
         }
+
+
+def _baseline_key(baseline: tuple[Any, Any] | None) -> list[Any] | None:
+    """Its cost per row depends on the task: rows, classes and text length."""
+    if baseline is None:
+        return None
+    strategy, task = baseline
+    chars = sum(len(ex.input) for ex in task.train) // max(len(task.train), 1)
+    classes = len({ex.output for ex in task.train})
+    return [strategy.options.model_dump(mode="json"), len(task.train), classes, chars]
 
 
 def _shape(samples: Sequence[Any]) -> list[int]:
@@ -160,9 +173,14 @@ def load_band() -> str:
 
 
 def cache_file() -> Path:
-    root = os.environ.get("SHOULDTUNE_CACHE_DIR")
-    base = Path(root) if root else Path.home() / ".cache" / "shouldtune"
-    return base / "calibration.json"
+    """SHOULDTUNE_CALIBRATION names the file; else calibration.json in shouldtune's cache
+    folder (SHOULDTUNE_CACHE, else ~/.cache/shouldtune: where the bundled models go)."""
+    named = os.environ.get("SHOULDTUNE_CALIBRATION")
+    if named:
+        return Path(named)
+    from ..models.bundled import cache_dir
+
+    return Path(cache_dir()) / "calibration.json"
 
 
 def _digest(key: dict[str, Any]) -> str:
@@ -214,8 +232,14 @@ def measure(req: Request) -> Speeds:
     from ..models.lm import LanguageModel
 
     t0 = time.perf_counter()
+    measured = []
+    baseline_per_row = 0.0
+    if req.baseline is not None:
+        baseline_per_row, rows = time_baseline(*req.baseline, req.seed)
+        measured.append(f"the no-LLM baseline fitted on {rows} of the training rows")
+    t_load = time.perf_counter()
     lm = LanguageModel.load(req.model_name, req.model_dir)
-    load_s = time.perf_counter() - t0
+    load_s = time.perf_counter() - t_load
     prefill_b, decode_b, shape_b = time_generation(lm.model, req.gen_prompts, _pad(lm))
     prefill_1, decode_1, _ = time_generation(lm.model, req.gen_prompts[:1], _pad(lm))
     speeds = Speeds(
@@ -223,8 +247,9 @@ def measure(req: Request) -> Speeds:
         prefill_single=prefill_1,
         decode={1: decode_1, shape_b[0]: decode_b} if shape_b[0] > 1 else {1: decode_1},
         model_load_s=round(load_s, 3),
+        baseline_per_row=baseline_per_row,
     )
-    measured = [
+    measured += [
         f"loading the model ({load_s:.1f} s)",
         f"prefill and {DECODE_STEPS} decode steps at batch {shape_b[0]} ({shape_b[1]}-token"
         f" prompts) and at batch 1: {decode_b * 1000:.0f} / {decode_1 * 1000:.0f} ms a step",
@@ -329,6 +354,30 @@ def time_training(strategy: Any, lm: Any, samples: Sequence[Any], seed: int) -> 
     )
 
 
+def time_baseline(strategy: Any, task: Any, seed: int) -> tuple[float, int]:
+    """(seconds per training row, rows fitted): the baseline's own fit on a stratified quarter
+    of the training rows (every label kept: a classifier's cost grows with the labels too),
+    then its predictions on up to 50 test rows."""
+    import random
+    from dataclasses import replace
+
+    from ..strategies.base import RunContext
+
+    by_label: dict[str, list[Any]] = {}
+    for ex in task.train:
+        by_label.setdefault(ex.output, []).append(ex)
+    rng = random.Random(seed)
+    sample = [x for rows in by_label.values() for x in rng.sample(rows, max(1, len(rows) // 4))]
+    if len(sample) < min(len(task.train), 40):
+        sample = list(task.train)  # too few to time: the whole (small) set
+    ctx = RunContext(task=replace(task, train=sample), seed=seed)
+    fresh = type(strategy)(strategy.options)
+    t0 = time.perf_counter()
+    fresh.prepare(ctx)
+    fresh.predict(task.test[:50], ctx)
+    return (time.perf_counter() - t0) / len(sample), len(sample)
+
+
 def time_embedder(texts: Sequence[str]) -> tuple[float, float, float]:
     """(load seconds, seconds per text batched, seconds per one-text call)."""
     from ..retrieval.embed import MiniLMEmbedder
@@ -336,7 +385,8 @@ def time_embedder(texts: Sequence[str]) -> tuple[float, float, float]:
     t0 = time.perf_counter()
     embedder = MiniLMEmbedder()
     load = time.perf_counter() - t0
-    embedder.encode(list(texts[:2]))  # warm-up
+    embedder.encode(list(texts[:16]))  # warm-up
+    embedder.encode(list(texts[:1]))
     t1 = time.perf_counter()
     embedder.encode(list(texts))
     batched = (time.perf_counter() - t1) / max(len(texts), 1)

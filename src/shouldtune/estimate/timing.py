@@ -10,7 +10,7 @@ from .speed import Speeds
 from .workload import FineTuneWork, GenJob, ProbeWork, TrainJob, Workload
 
 # Rules of thumb, not measured (each is small next to what is measured):
-BASELINE_S_PER_ROW = 0.004  # TF-IDF + logistic regression fit and predict, per row
+BASELINE_S_PER_ROW = 0.004  # TF-IDF + logistic regression, per row, when not calibrated
 FINISH_S = 2.0  # scoring (bootstrap CIs), verdict, report and plots
 FINISH_S_PER_STRATEGY = 0.5
 BASIS_KEYS = ("when", "load_average", "load_band", "cached")
@@ -144,7 +144,8 @@ def estimate_strategy(
         return est
     parts = est.seconds
     if w.baseline_rows:
-        parts["fit and predict"] = w.baseline_rows * BASELINE_S_PER_ROW
+        per_row = sp.baseline_per_row or BASELINE_S_PER_ROW
+        parts["fit and predict"] = w.baseline_rows * per_row
     if w.embed_texts or w.embed_calls:
         parts["embedding"] = embed_seconds(w, sp)
     for job in w.train:
@@ -195,8 +196,13 @@ def combine(
     sp: Speeds,
     skipped: Sequence[tuple[str, str]],
     served: Sequence[str] = (),
+    first_lm: str | None = None,
 ) -> Estimate:
-    """The whole plan: setup (model load), SliCK, each strategy in run order, finishing."""
+    """The whole plan: setup, SliCK, each strategy in run order, finishing. The model loads
+    when first used: before SliCK when there is SliCK, else in `first_lm`, the first
+    strategy that runs it."""
+    knowledge = knowledge_seconds(probes, sp)
+    setup = {"loading the model": sp.model_load_s} if knowledge else {}
     strategies, first_tune = [], True
     embedder_loaded = False
     for work in works:
@@ -206,12 +212,14 @@ def combine(
         if "embedding" in est.seconds and not embedder_loaded:
             est.seconds["embedding"] += sp.embed_load_s
             embedder_loaded = True
+        if not knowledge and est.name == first_lm and est.not_estimated is None:
+            est.seconds = {"loading the model": sp.model_load_s, **est.seconds}
         strategies.append(est)
     return Estimate(
         strategies=strategies,
         skipped=list(skipped),
-        setup={"loading the model": sp.model_load_s},
-        knowledge=knowledge_seconds(probes, sp),
+        setup=setup,
+        knowledge=knowledge,
         knowledge_tokens=sum(j.new_tokens for j in probes.slick),
         finish=finish_seconds(len(strategies)),
         basis=sp.basis,

@@ -172,18 +172,38 @@ def answer_steps(outputs: Sequence[list[int]], max_new_tokens: int) -> tuple[int
 
 
 def prompting(
-    name: str, kind: str, convos: list[list[dict[str, str]]], task: Task, tok: Tokens, s: Settings
+    name: str,
+    kind: str,
+    convos: list[list[dict[str, str]]],
+    task: Task,
+    tok: Tokens,
+    s: Settings,
+    demonstrated: bool = False,
 ) -> Workload:
     """A prompting strategy whose prompts are known ahead (zero-shot, random few-shot)."""
     gen = task.config.generation
     prompts = tok.lengths(convos)
-    job = gen_job("test set", prompts, gen.batch_size, gen.max_new_tokens)
+    steps, single, note = prompt_steps(task, tok, demonstrated)
+    job = gen_job("test set", prompts, gen.batch_size, steps)
     n_lat = min(s.latency_samples, len(prompts))
-    lat = singles("latency", job, [len(p) for p in prompts[:n_lat]], gen.max_new_tokens)
-    return Workload(name, kind, gen=[job, lat], assumptions=[UNTUNED_STEPS])
+    lat = singles("latency", job, [len(p) for p in prompts[:n_lat]], single)
+    return Workload(name, kind, gen=[job, lat], assumptions=[note])
 
 
-UNTUNED_STEPS = "answers run to max_new_tokens (an untuned model rarely stops early)"
+UNTUNED_STEPS = "answers without demonstrations run to max_new_tokens (rarely shorter)"
+DEMONSTRATED_STEPS = "answers after demonstrations are as long as the training answers"
+
+
+def prompt_steps(task: Task, tok: Tokens, demonstrated: bool) -> tuple[int, int, str]:
+    """(decode steps a batch, a single request, the assumption): an untuned model without
+    demonstrations tends to talk on to the token budget; shown worked examples, it answers in
+    their format, which the training answers' lengths tell."""
+    budget = task.config.generation.max_new_tokens
+    if not demonstrated or not task.train:
+        return budget, budget, UNTUNED_STEPS
+    answers = [tok.lm.encode(ex.output) + [0] for ex in task.train]  # + the stop token
+    steps, single = answer_steps(answers, budget)
+    return steps, single, DEMONSTRATED_STEPS
 
 
 def demo_turn_tokens(task: Task, tok: Tokens, sample: int = 24) -> float:
@@ -217,9 +237,10 @@ def knn_few_shot(name: str, kind: str, k: int, task: Task, tok: Tokens, s: Setti
     base = [len(tok.prompt(chat(task.instruction, ex.input, ex.system))) for ex in task.test]
     lengths = [round(n + extra) for n in base]
     prefix = system_prefix(task, tok)
-    job = lengths_job("test set", lengths, prefix, gen.batch_size, gen.max_new_tokens)
+    steps, single, note = prompt_steps(task, tok, k > 0)
+    job = lengths_job("test set", lengths, prefix, gen.batch_size, steps)
     n_lat = min(s.latency_samples, len(lengths))
-    lat = singles("latency", job, lengths[:n_lat], gen.max_new_tokens)
+    lat = singles("latency", job, lengths[:n_lat], single)
     return Workload(
         name,
         kind,
@@ -227,7 +248,7 @@ def knn_few_shot(name: str, kind: str, k: int, task: Task, tok: Tokens, s: Setti
         embed_texts=len(task.train),
         embed_calls=len(task.test) + n_lat,
         assumptions=[
-            UNTUNED_STEPS,
+            note,
             f"each request's {k} nearest demonstrations as long as the mean training example",
         ],
     )
@@ -248,9 +269,10 @@ def retrieval(name: str, kind: str, options: Any, task: Task, tok: Tokens, s: Se
     base = [len(tok.prompt(chat(task.instruction, ex.input, ex.system))) for ex in task.test]
     lengths = [round(n + extra + 6) for n in base]  # + "Context:" / "Question:" labels
     prefix = system_prefix(task, tok)
-    job = lengths_job("test set", lengths, prefix, gen.batch_size, gen.max_new_tokens)
+    steps, single, note = prompt_steps(task, tok, shots > 0)
+    job = lengths_job("test set", lengths, prefix, gen.batch_size, steps)
     n_lat = min(s.latency_samples, len(lengths))
-    lat = singles("latency", job, lengths[:n_lat], gen.max_new_tokens)
+    lat = singles("latency", job, lengths[:n_lat], single)
     per_request = 1 + shots * 2  # the question, then each worked example and its context
     return Workload(
         name,
@@ -258,7 +280,7 @@ def retrieval(name: str, kind: str, options: Any, task: Task, tok: Tokens, s: Se
         gen=[job, lat],
         embed_texts=len(chunks) + (len(task.train) if shots else 0),
         embed_calls=(len(task.test) + n_lat) * per_request,
-        assumptions=[UNTUNED_STEPS, f"{top} retrieved chunks of mean length per request"],
+        assumptions=[note, f"{top} retrieved chunks of mean length per request"],
     )
 
 
@@ -266,8 +288,8 @@ def baseline(name: str, kind: str, task: Task) -> Workload:
     return Workload(
         name,
         kind,
-        baseline_rows=len(task.train) + len(task.test),
-        assumptions=["no LLM: a rule of thumb per row, not measured"],
+        baseline_rows=len(task.train),
+        assumptions=["the baseline's cost grows in proportion to its training rows"],
     )
 
 
