@@ -11,9 +11,10 @@ What is timed is the run's own code on the run's own model and data shapes:
 - the no-LLM baseline: fitted on a stratified quarter of the training rows;
 - loading the model.
 
-A calibration is kept in a JSON file (`cache_file()`) under a key made of the model's files, the machine (CPU, cores, torch threads and version), the
-shouldtune code, the shapes timed and the machine's load band: a busy machine is a different
-machine, so a calibration taken idle is not reused under load, nor the other way round.
+A calibration is kept in a JSON file (`cache_file()`) under a key made of the model's files,
+the machine (CPU, cores, torch threads and version), the shouldtune code, the shapes timed and
+the machine's load band: a busy machine is a different machine, so a calibration taken idle is
+not reused under load, nor the other way round.
 """
 
 from __future__ import annotations
