@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from benchutil import ROOT, machine, table, write_json
-from plan_accuracy import measure
+from plan_accuracy import measure, report
 
 EXAMPLE = ROOT / "examples" / "banking77"
 STRATEGIES = ["baseline", "few_shot_knn", "lora"]
@@ -95,6 +95,7 @@ def main() -> None:
             task = make_task(Path(tmp) / f"banking77-{scale}x", scale, args.max_test)
             n_train = len(_read(task / "train.jsonl"))
             m = measure(task, STRATEGIES, quick=False)
+            report(m)  # as each size finishes: a long benchmark shows its way
             runs[scale] = {"n_train": n_train, **m}
     first = scales[0]
     rows = []
