@@ -248,8 +248,8 @@ def test_hostile_task_through_a_real_run(tmp_path: Path, make_task_dir, tiny_mod
     opts = RunOptions(out_dir=out, only=["zero_shot", "few_shot"], model=str(tiny_model_dir))
     run_task(task, opts)
     dom = _browse((out / "report.html").as_uri(), tmp_path, ARTIFACTS / "report-hostile.png")
-    # The tiny random model solves nothing, so the headline is the no-verdict one.
-    assert re.search(r'id="verdict">No verdict: no strategy got a single test example', dom)
+    # The tiny random model solves nothing, so no strategy is usable and nothing is recommended.
+    assert re.search(r'id="verdict">No recommendation yet: no strategy is usable', dom)
     for plot_id in ALL_PLOTS[:3]:
         assert f'<figure class="plot" id="{plot_id}">' in dom
     _assert_nothing_ran(dom, "shouldtune report: task")

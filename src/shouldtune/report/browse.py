@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from ..core.taskio import jsonl_records
+from .numbers import num
 
 BROWSE_LIMIT = 1000  # examples shown in the HTML browser; disagreements are kept first
 CELL_LIMIT = 300  # characters of dataset text per cell
@@ -110,15 +111,11 @@ def _example(index: int, by_name: dict[str, dict[int, dict]], names: list[str]) 
         score = _score(pred.get("score"))
         scores.add(None if score is None else round(score, 6))
         correct = is_correct(score)
-        row.cells.append(Cell(name, truncate(pred.get("predicted")), _fmt(score), correct))
+        row.cells.append(Cell(name, truncate(pred.get("predicted")), num(score, ".3f"), correct))
         if not correct:
             row.wrong.append(name)
     row.disagree = len(scores) > 1
     return row
-
-
-def _fmt(score: float | None) -> str:
-    return "–" if score is None else f"{score:.3f}"
 
 
 def build_browser(preds: dict[str, list[dict]], limit: int = BROWSE_LIMIT) -> Browser:

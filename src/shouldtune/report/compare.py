@@ -14,6 +14,7 @@ from ..core.fileio import load_results
 from ..core.stats import paired_difference_ci
 from ..core.verdict import headline_of
 from .browse import load_predictions, truncate
+from .numbers import finite
 
 
 @dataclass
@@ -76,11 +77,6 @@ def _verdict(results: dict) -> str:
     return headline_of(results)
 
 
-def _num(value: Any) -> float | None:
-    ok = isinstance(value, int | float) and not isinstance(value, bool)
-    return float(value) if ok else None
-
-
 def _same_test_set(*runs: dict[str, list[dict]]) -> bool:
     """Every strategy of both runs answered the same examples, in the same order."""
     sets = [
@@ -99,10 +95,10 @@ def _delta(name: str, a: dict | None, b: dict | None) -> StrategyDelta:
     row = StrategyDelta(
         name,
         status,
-        score_a=_num(qa.get("score")),
-        score_b=_num(qb.get("score")),
-        p50_a=_num(((a or {}).get("latency_ms") or {}).get("p50")),
-        p50_b=_num(((b or {}).get("latency_ms") or {}).get("p50")),
+        score_a=finite(qa.get("score")),
+        score_b=finite(qb.get("score")),
+        p50_a=finite(((a or {}).get("latency_ms") or {}).get("p50")),
+        p50_b=finite(((b or {}).get("latency_ms") or {}).get("p50")),
     )
     if row.score_a is not None and row.score_b is not None:
         row.delta = row.score_b - row.score_a
@@ -121,16 +117,16 @@ def _changed_rows(name: str, rows_a: list[dict], rows_b: list[dict]) -> list[Cha
                     expected=truncate(ra.get("expected"), 80),
                     predicted_a=truncate(ra.get("predicted"), 120),
                     predicted_b=truncate(rb.get("predicted"), 120),
-                    score_a=_num(ra.get("score")),
-                    score_b=_num(rb.get("score")),
+                    score_a=finite(ra.get("score")),
+                    score_b=finite(rb.get("score")),
                 )
             )
     return out
 
 
 def _paired(row: StrategyDelta, rows_a: list[dict], rows_b: list[dict]) -> None:
-    sa = [_num(r.get("score")) for r in rows_a]
-    sb = [_num(r.get("score")) for r in rows_b]
+    sa = [finite(r.get("score")) for r in rows_a]
+    sb = [finite(r.get("score")) for r in rows_b]
     if sa and len(sa) == len(sb) and None not in sa and None not in sb:
         _, lo, hi = paired_difference_ci(sb, sa)  # type: ignore[arg-type]
         row.delta_ci = (round(lo, 4), round(hi, 4))

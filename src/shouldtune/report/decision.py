@@ -9,9 +9,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..core.cost import money
 from ..core.stats import CONFIDENCE
-from .sections import DASH, _dict, _dicts, _finite, _fmt, _strategies
+from .numbers import DASH, amount
+from .numbers import finite as _finite
+from .numbers import num as _fmt
+from .sections import _dict, _dicts, _strategies
 
 YES, NO = "✓", "✗"
 NEED_LABELS = {
@@ -59,9 +61,9 @@ def needs_section(results: dict) -> dict[str, Any] | None:
                 "control": ("hosted" if r.get("hosted") else "local")
                 + (f" {YES if r.get('control_ok') else NO}" if needs.get("self_hosted") else ""),
                 "acceptable": YES if r.get("acceptable") else NO,
-                "per_1k": _money(r.get("cost_per_1k"), currency),
-                "training": _money(r.get("training_cost"), currency) if r.get("trains") else "—",
-                "total": _money(r.get("total_cost"), currency),
+                "per_1k": amount(r.get("cost_per_1k"), currency),
+                "training": amount(r.get("training_cost"), currency) if r.get("trains") else "—",
+                "total": amount(r.get("total_cost"), currency),
                 "why": "; ".join(ruled),
                 "chosen": r.get("name") == verdict.get("recommended"),
             }
@@ -75,11 +77,6 @@ def needs_section(results: dict) -> dict[str, Any] | None:
         "drivers": [str(d) for d in verdict.get("drivers") or []],
         "next_steps": [str(s) for s in verdict.get("next_steps") or []],
     }
-
-
-def _money(value: Any, currency: str) -> str:
-    v = _finite(value)
-    return DASH if v is None else money(v, currency)
 
 
 def scores_section(results: dict) -> dict[str, Any] | None:

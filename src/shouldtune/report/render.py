@@ -23,13 +23,13 @@ from ..core.fileio import atomic_write_text
 from ..core.verdict import headline_of
 from .browse import Browser, build_browser, disagreements, is_correct, truncate
 from .decision import decision_sections
+from .numbers import clamp01, num
 from .plots import Plot, all_plots
 from .sections import all_sections
 
 TEMPLATES = Path(__file__).parent / "templates"
 BROWSE_JS = (TEMPLATES / "browse.js").read_text(encoding="utf-8")
 MD_DISAGREEMENTS = 10  # examples listed in report.md's disagreement section
-DASH = "–"
 # Intraword "_" cannot start emphasis in CommonMark, so names like few_shot_knn stay readable.
 _MD_PUNCT = re.compile(r"([\\`*\[\]|~#]|(?<![A-Za-z0-9])_|_(?![A-Za-z0-9]))")
 _MD_BLOCK_START = re.compile(r"^(\d+)([.)])(?=\s|$)|^([-+])(?=\s|$)")
@@ -49,18 +49,8 @@ def md_cell(value: Any) -> str:
     return "<br>".join(md_inline(line) for line in lines)
 
 
-def _num(value: Any, fmt: str) -> str:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return DASH
-    return format(value, fmt)
-
-
 def _score(value: Any) -> str:
-    return _num(value, ".3f")
-
-
-def _unit(value: Any) -> float:
-    return min(1.0, max(0.0, float(value))) if isinstance(value, int | float) else 0.0
+    return num(value, ".3f")
 
 
 def verdict_why(results: dict) -> str:
@@ -74,11 +64,11 @@ def verdict_why(results: dict) -> str:
             continue
         q, lat = s.get("quality") or {}, s.get("latency_ms") or {}
         train = s.get("train_seconds")
-        cost = f"{_num(train, '.0f')} s of training" if train else "no training"
+        cost = f"{num(train, '.0f')} s of training" if train else "no training"
         parts.append(
             f"{label}{name} scores {_score(q.get('score'))} {q.get('metric', '')} (95% CI "
             f"{_score(q.get('ci_low'))}–{_score(q.get('ci_high'))}) at "
-            f"{_num(lat.get('p50'), '.0f')} ms per request with {cost}"
+            f"{num(lat.get('p50'), '.0f')} ms per request with {cost}"
         )
     return ("; ".join(parts) + ".") if parts else ""
 
@@ -96,18 +86,18 @@ def _strategy_row(s: dict, verdict: dict) -> dict[str, Any]:
         "tied": s.get("name") in (verdict.get("not_worse_than_best") or []),
         "score": _score(score),
         "ci": f"{_score(lo)}–{_score(hi)}",
-        "p50": _num(latency.get("p50"), ".0f"),
-        "p95": _num(latency.get("p95"), ".0f"),
-        "tokens_per_s": _num(s.get("tokens_per_s"), ".1f"),
-        "prompt_tokens": _num(s.get("prompt_tokens_mean"), ".1f"),
-        "train_s": _num(s.get("train_seconds"), ".1f"),
-        "eval_s": _num(s.get("eval_seconds"), ".1f"),
-        "rss_mb": _num(s.get("peak_rss_mb"), ".0f") + _gpu_mb(s.get("details")),
+        "p50": num(latency.get("p50"), ".0f"),
+        "p95": num(latency.get("p95"), ".0f"),
+        "tokens_per_s": num(s.get("tokens_per_s"), ".1f"),
+        "prompt_tokens": num(s.get("prompt_tokens_mean"), ".1f"),
+        "train_s": num(s.get("train_seconds"), ".1f"),
+        "eval_s": num(s.get("eval_seconds"), ".1f"),
+        "rss_mb": num(s.get("peak_rss_mb"), ".0f") + _gpu_mb(s.get("details")),
         # Bar geometry in percent of [0, 1]; metrics are per-example scores in that range.
         "bar": {
-            "score": round(_unit(score) * 100, 2),
-            "lo": round(_unit(lo if lo is not None else score) * 100, 2),
-            "hi": round(_unit(hi if hi is not None else score) * 100, 2),
+            "score": round(clamp01(score) * 100, 2),
+            "lo": round(clamp01(lo if lo is not None else score) * 100, 2),
+            "hi": round(clamp01(hi if hi is not None else score) * 100, 2),
         },
         "details": ", ".join(f"{k}={v}" for k, v in (s.get("details") or {}).items() if _short(v)),
         "details_json": truncate(json.dumps(s.get("details") or {}, indent=2, default=str), 20_000)
@@ -170,7 +160,7 @@ def build_context(
         "hardware": _hardware(model.get("hardware")),
         "seed": run.get("seed", ""),
         "quick": bool(run.get("quick")),
-        "wall": _num(run.get("wall_seconds"), ".0f"),
+        "wall": num(run.get("wall_seconds"), ".0f"),
         "created": str(results.get("created", "")),
         "version": str(results.get("shouldtune_version", "")),
         "verdict_sentence": headline_of(results),
@@ -223,7 +213,7 @@ def _audit_rows(audit: dict | None) -> dict[str, Any] | None:
         "rows": rows,
         "blocking": summary.get("blocking", 0),
         "warning": summary.get("warning", 0),
-        "seconds": _num(audit.get("seconds"), ".1f"),
+        "seconds": num(audit.get("seconds"), ".1f"),
     }
 
 
@@ -232,7 +222,7 @@ def _gpu_mb(details: Any) -> str:
     gpu = details.get("peak_gpu_memory_mb") if isinstance(details, dict) else None
     if not isinstance(gpu, dict):
         return ""
-    allocated, reserved = _num(gpu.get("allocated"), ".0f"), _num(gpu.get("reserved"), ".0f")
+    allocated, reserved = num(gpu.get("allocated"), ".0f"), num(gpu.get("reserved"), ".0f")
     return f" (GPU {allocated} allocated, {reserved} reserved)"
 
 
