@@ -30,6 +30,7 @@ derived only where its words recur often enough in the data to be aligned.
 from __future__ import annotations
 
 import itertools
+import random
 import re
 import statistics
 from collections import Counter
@@ -42,8 +43,9 @@ LABEL_WORDS = 4
 TEMPLATE_SHARE = 0.3
 ALIGN = 0.8
 FACTS_SHARE = 0.3
-MAX_NUMBERS = 6  # input numbers tried for computed outputs (pairs and triples)
+MAX_NUMBERS = 4  # input numbers tried for computed outputs (pairs and triples)
 SHOWN = 3
+MAX_EXAMPLES = 1000
 
 _PIECE = re.compile(r"[^\W\d_]+|\d+(?:[.,]\d+)*")
 _NUMBERS = (
@@ -125,33 +127,51 @@ class _Data:
     def __init__(self, inputs: list[list[str]], outputs: list[list[str]]):
         self.inputs = [set(p) for p in inputs]
         self.outputs = [set(p) for p in outputs]
-        self.out_count = Counter(p for ps in self.outputs for p in ps)
         self.n = len(outputs)
+        self.with_word: dict[str, set[int]] = {}  # input word -> examples whose input has it
+        self.with_piece: dict[str, set[int]] = {}  # output piece -> examples whose output has it
+        for k, (ins, outs) in enumerate(zip(self.inputs, self.outputs, strict=True)):
+            for w in ins:
+                self.with_word.setdefault(w, set()).add(k)
+            for p in outs:
+                self.with_piece.setdefault(p, set()).add(k)
 
     def recurring(self, piece: str) -> bool:
-        return self.out_count[piece] >= max(2, TEMPLATE_SHARE * self.n)
+        return len(self.with_piece.get(piece, ())) >= max(2, TEMPLATE_SHARE * self.n)
 
     def aligned(self, piece: str, index: int) -> bool:
         """A word of this input predicts `piece` in the output across the other examples:
         at least one other example has the word, and `ALIGN` of those have the piece."""
+        having = self.with_piece.get(piece, set())
         for word in self.inputs[index] - FUNCTION_WORDS:
-            others = [i for i in range(self.n) if i != index and word in self.inputs[i]]
-            hits = sum(1 for i in others if piece in self.outputs[i])
-            if others and hits >= ALIGN * len(others):
+            others = len(self.with_word[word]) - 1
+            hits = len(self.with_word[word] & having) - (index in having)
+            if others and hits >= ALIGN * others:
                 return True
         return False
 
 
-def _explain(
-    piece: str, index: int, inputs: set[str], numbers: tuple[set[float], set[float]], data: _Data
-) -> str:
+class _Numbers:
+    """An input's numbers, and (only when asked) what arithmetic on them gives."""
+
+    def __init__(self, words: Sequence[str]):
+        self.given = [v for p in words if (v := _number(p)) is not None]
+        self.rounded = {round(v, 6) for v in self.given}
+        self._computed: set[float] | None = None
+
+    def computed(self) -> set[float]:
+        if self._computed is None:
+            self._computed = _computed(self.given)
+        return self._computed
+
+
+def _explain(piece: str, index: int, inputs: set[str], numbers: _Numbers, data: _Data) -> str:
     """How an output piece follows from its input or the data's format, or 'new'."""
     value = _number(piece)
     if value is not None and piece not in FUNCTION_WORDS:
-        given, computed = numbers
-        if piece in inputs or round(value, 6) in given:  # "9" for "nine" is a copy
+        if piece in inputs or round(value, 6) in numbers.rounded:  # "9" for "nine": a copy
             return "copied"
-        return "computed" if round(value, 6) in computed else "new"
+        return "computed" if round(value, 6) in numbers.computed() else "new"
     if piece in inputs:
         return "copied"
     if piece in FUNCTION_WORDS:
@@ -171,6 +191,8 @@ def data_kind(examples: Sequence[Any]) -> dict[str, Any]:
     """{"data_kind": "format" | "facts", "reason": one or two sentences, "evidence": counts}
     for examples with `.input` and `.output` (core.types.Example)."""
     rows = [(str(e.input), str(e.output)) for e in examples]
+    if len(rows) > MAX_EXAMPLES:  # a seeded sample: the judgement needs no more
+        rows = random.Random(0).sample(rows, MAX_EXAMPLES)
     if not rows:
         return {"data_kind": "facts", "reason": "no training examples to judge", "evidence": {}}
     labels = _labels(rows)
@@ -183,8 +205,7 @@ def data_kind(examples: Sequence[Any]) -> dict[str, Any]:
     carrying: list[tuple[int, list[str]]] = []
     for k, (ins, outs) in enumerate(zip(inputs, outputs, strict=True)):
         words = set(ins)
-        given = [v for p in ins if (v := _number(p)) is not None]
-        numbers = ({round(v, 6) for v in given}, _computed(given))
+        numbers = _Numbers(ins)
         new = []
         for piece in outs:
             kind = _explain(piece, k, words, numbers, data)
