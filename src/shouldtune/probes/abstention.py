@@ -57,6 +57,13 @@ HEDGE_PATTERNS: tuple[str, ...] = (
     r"\bthere (are|is) (many|several|various|no) (theories|theory|opinions|consensus)\b",
     r"\bno (scientific )?consensus\b",
     r"\bspeculat\w*",
+    # The question declared open rather than answered.
+    r"\b(complex|debated|controversial|open|unresolved)( and debated)? (topic|question|issue)\b",
+    r"\b(topic|matter|subject) of (ongoing |much |great )?debate\b",
+    r"\b(ongoing|unresolved) debate\b",
+    r"\bphilosophical (conundrum|puzzle|question|debate)\b",
+    r"\bno (definitive|conclusive|scientific) (proof|evidence)\b",
+    r"\bshrouded in mystery\b",
 )
 _ABSTAIN = re.compile("|".join(f"(?:{p})" for p in ABSTAIN_PATTERNS + HEDGE_PATTERNS))
 _HEDGE = re.compile("|".join(f"(?:{p})" for p in HEDGE_PATTERNS))
