@@ -272,30 +272,46 @@ def lr_sweep_plot(strategies: list[dict]) -> Plot | None:
 
 
 PROBE_LABELS = {
+    "knowledge_retained": "knowledge retained (likelihood)",
+    "open_questions": "answers open questions",
+    "forgetting": "general knowledge (generation)",  # runs before the likelihood probe
     "answerable_accuracy": "answerable accuracy",
     "fabrication_rate": "fabrication rate (lower is better)",
     "abstention_rate": "abstention rate",
-    "forgetting": "general knowledge kept",
+    "in_domain_fabrication": "task: confident wrong (lower is better)",
+    "in_domain_abstention": "task: declined or hedged",
 }
 
 
-def probes_plot(strategies: list[dict]) -> Plot | None:
-    """Before vs after fine-tuning for each probe, per fine-tuned strategy."""
+def probe_rows(strategies: list[dict]) -> list[tuple[str, float, float]]:
+    """(label, before, after) per probe measure and fine-tune, in reading order."""
     rows = []
     for s in strategies:
         probes = (s.get("details") or {}).get("probes")
         if not isinstance(probes, dict):
             continue
-        for key, value in probes.items():
+        # Known probes in reading order, then any others (newer keys) as they come.
+        keys = [k for k in PROBE_LABELS if k in probes]
+        keys += [k for k in probes if k not in PROBE_LABELS]
+        for key in keys:
+            value = probes[key]
             if not isinstance(value, dict) or "diff" not in value:  # e.g. seconds, examples
                 continue
             before, after = _num(value.get("before")), _num(value.get("after"))
             if before is not None and after is not None:
                 label = f"{s.get('name', '?')}: {PROBE_LABELS.get(key, key)}"
+                if value.get("room"):
+                    label += " (no room: see table)"
                 lo, hi = _num(value.get("ci_low")), _num(value.get("ci_high"))
                 if lo is not None and hi is not None:
                     label += f"\nchange {after - before:+.2f} (95% CI {lo:+.2f} to {hi:+.2f})"
                 rows.append((label, before, after))
+    return rows
+
+
+def probes_plot(strategies: list[dict]) -> Plot | None:
+    """Before vs after fine-tuning for each probe, per fine-tuned strategy."""
+    rows = probe_rows(strategies)
     if not rows:
         return None
     fig, ax = _figure(7.5, 0.6 * len(rows) + 1.2)
