@@ -20,7 +20,7 @@ from shouldtune.strategies.base import RunContext
 @pytest.fixture
 def counted(monkeypatch, tmp_path):
     """Isolated cache root; counts of generate calls and likelihood passes."""
-    monkeypatch.setenv("SHOULDTUNE_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setenv("SHOULDTUNE_PROBE_CACHE", str(tmp_path / "cache" / "probes"))
     calls = {"generate": 0, "likelihood": 0}
     real = session_mod.option_logprobs
 
@@ -120,3 +120,11 @@ def test_no_model_folder_no_cache(tiny_lm, make_task_dir, counted) -> None:
 
     assert cache.model_dir_of(Anonymous(tiny_lm, counted)) is None
     assert cache.model_dir_of(tiny_lm) is not None
+
+
+def test_cache_root_follows_the_environment(monkeypatch, tmp_path) -> None:
+    monkeypatch.delenv("SHOULDTUNE_PROBE_CACHE", raising=False)
+    monkeypatch.setenv("SHOULDTUNE_CACHE", str(tmp_path / "all"))
+    assert cache.root() == tmp_path / "all" / "probes"  # beside the bundled models
+    monkeypatch.setenv("SHOULDTUNE_PROBE_CACHE", str(tmp_path / "mine"))
+    assert cache.root() == tmp_path / "mine"

@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from types import SimpleNamespace
 
+import pytest
+
 from shouldtune.core.stats import bootstrap_ci
 from shouldtune.core.taskio import load_task
 from shouldtune.core.types import Example, Quality, StrategyResult
@@ -13,6 +15,12 @@ from shouldtune.probes.session import ProbeSession, tuned_model
 from shouldtune.strategies.base import RunContext
 
 N = 30
+
+
+@pytest.fixture(autouse=True)
+def _own_probe_cache(monkeypatch, tmp_path) -> None:
+    """The base-probe cache of the tiny model goes to a temporary folder, not the home one."""
+    monkeypatch.setenv("SHOULDTUNE_PROBE_CACHE", str(tmp_path / "probe-cache"))
 
 
 def result(name: str, scores: list[float], kind: str = "prompting", probes=None):
@@ -129,7 +137,6 @@ class CountingLM:
 def test_session_probes_base_once_and_each_tuned_model(
     tiny_lm, make_task_dir, monkeypatch, tmp_path
 ) -> None:
-    monkeypatch.setenv("SHOULDTUNE_CACHE", str(tmp_path / "cache"))
     task = _task(
         make_task_dir, {"answerable": 2, "unanswerable": 2, "general": 2, "max_new_tokens": 4}
     )
@@ -189,7 +196,6 @@ def test_session_only_when_enabled_and_fine_tune_planned(make_task_dir) -> None:
 
 
 def test_knowledge_on_tiny_model_and_warning(tiny_lm, make_task_dir, monkeypatch, tmp_path) -> None:
-    monkeypatch.setenv("SHOULDTUNE_CACHE", str(tmp_path / "cache"))
     task = _task(make_task_dir, {"slick": {"max_examples": 4, "prompts": 2, "samples": 1}})
     # Each output is a fact its input does not give: the new-facts warning applies.
     founders = [("Q", "Ada Lind"), ("R", "Bo Marsh"), ("S", "Cy Oakes"), ("T", "Di Frey"),
@@ -222,7 +228,6 @@ def test_knowledge_on_tiny_model_and_warning(tiny_lm, make_task_dir, monkeypatch
 def test_knowledge_on_format_data_has_no_new_facts_warning(
     tiny_lm, make_task_dir, monkeypatch, tmp_path
 ) -> None:
-    monkeypatch.setenv("SHOULDTUNE_CACHE", str(tmp_path / "cache"))
     task = _task(make_task_dir, {"slick": {"max_examples": 4, "prompts": 1, "samples": 0}})
     session = ProbeSession(task, quick=False)  # train: "q3" -> "a3", a format of the input
     ctx = RunContext(task=task, lm_loader=lambda: tiny_lm)
@@ -243,7 +248,6 @@ def test_run_writes_knowledge_and_probes(
 ) -> None:
     from shouldtune.run import RunOptions, run_task
 
-    monkeypatch.setenv("SHOULDTUNE_CACHE", str(tmp_path / "cache"))
     train = [{"input": f"ship {i} boxes", "output": f"T{i % 3} x{i}"} for i in range(12)]
     test = [{"input": f"ship {i} crates", "output": f"T{i % 3} x{i}"} for i in range(40, 44)]
     options = {"epochs": 1, "batch_size": 4, "lr_sweep": False, "learning_curve": False}

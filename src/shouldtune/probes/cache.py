@@ -3,7 +3,8 @@
 The base model's probe answers and likelihoods, and SliCK's raw answers, depend only on the
 model files, the items and settings, and the code that asks them: the same in every run of
 every task on that model. They are kept as JSON under the bundled-model cache root
-(`~/.cache/shouldtune/probes/`; `SHOULDTUNE_CACHE` moves it), one file per key:
+(`~/.cache/shouldtune/probes/`; `SHOULDTUNE_CACHE` moves it, `SHOULDTUNE_PROBE_CACHE` moves only
+this cache), one file per key:
 
     key = sha256(model folder fingerprint, the probe code's source, kind, items and settings)
 
@@ -17,6 +18,7 @@ import contextlib
 import functools
 import hashlib
 import json
+import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -38,6 +40,11 @@ CODE_FILES = (
 
 
 def root() -> Path:
+    """`SHOULDTUNE_PROBE_CACHE` if set (tests point it at a temporary folder while the model
+    cache stays where it is), else `probes/` under the bundled-model cache root."""
+    own = os.environ.get("SHOULDTUNE_PROBE_CACHE")
+    if own:
+        return Path(own)
     from ..models.bundled import cache_dir
 
     return cache_dir() / "probes"
