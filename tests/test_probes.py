@@ -248,6 +248,7 @@ def test_room_notes_when_the_base_model_leaves_no_room() -> None:
                for k in range(8)]  # fmt: skip
     low = compare(general, ["no"] * 8, ["no"] * 8, 100, 0, [1] * 6 + [0] * 2, [1] * 8)
     assert "chance: 25%" in low["knowledge_retained"]["room"]  # 25% right: chance level
+    assert low["knowledge_retained"]["chance"] == 0.25  # four options each
     assert "only 0% of these questions" in low["open_questions"]["room"]
     high = compare(general, ["yes"] * 8, ["no"] * 8, 100, 0, [0] * 8, [1] * 8)
     assert "room" not in high["knowledge_retained"] and "room" not in high["open_questions"]

@@ -84,9 +84,27 @@ def test_older_runs_still_show_general_knowledge(results: dict) -> None:
 
 
 def test_probes_plot_orders_and_marks_no_room(results: dict) -> None:
-    labels = [label for label, _, _ in probe_rows(results["strategies"])]
-    lora = [label.split("\n")[0] for label in labels if label.startswith("lora:")]
+    lora_result = next(s for s in results["strategies"] if s["name"] == "lora")
+    lora_result["details"]["probes"]["knowledge_retained"]["chance"] = 0.25
+    rows = probe_rows(results["strategies"])
+    lora = [r.label.split("\n")[0] for r in rows if r.strategy == "lora"]
     assert lora[:2] == ["lora: knowledge retained (likelihood)", "lora: answers open questions"]
     assert "lora: fabrication rate (lower is better) (no room: see table)" in lora
     assert "lora: task: confident wrong (lower is better)" in lora
-    assert probes_plot(results["strategies"]) is not None
+    assert [r.chance for r in rows if r.key == "knowledge_retained"] == [0.25]
+    plot = probes_plot(results["strategies"])
+    assert plot is not None
+    assert "a drop is forgetting" in plot.caption and "format takeover" in plot.caption
+    assert "guessing" in plot.caption and "older run" not in plot.caption
+    assert "stroke: #cf222e" in plot.svg  # the chance mark is drawn
+
+
+def test_probes_plot_reads_an_older_run(results: dict) -> None:
+    old = json.loads(FIXTURE.read_text(encoding="utf-8"))
+    rows = probe_rows(old["strategies"])
+    forgetting = next(r for r in rows if r.key == "forgetting")
+    assert forgetting.label.startswith("lora: general knowledge by generation (older run)")
+    assert (forgetting.before, forgetting.after, forgetting.chance) == (1.0, 0.0, None)
+    plot = probes_plot(old["strategies"])
+    assert plot is not None and "Runs before the likelihood probe" in plot.caption
+    assert "guessing" not in plot.caption and "stroke: #cf222e" not in plot.svg

@@ -123,7 +123,8 @@ def compare(
     chosen_before: Sequence[int] | None = None,
     chosen_after: Sequence[int] | None = None,
 ) -> dict[str, Any]:
-    """{metric: {before, after, diff, ci_low, ci_high, n[, room]}} plus answers side by side.
+    """{metric: {before, after, diff, ci_low, ci_high, n[, room]}} plus answers side by side;
+    knowledge_retained also has `chance` (the mean of 1/options: what guessing scores).
     `chosen_*`: the likelihood probe's chosen option per `choice_items(items)`."""
     b, a = item_scores(items, before), item_scores(items, after)
     chance = 0.0
@@ -137,6 +138,8 @@ def compare(
         if not b.get(name):
             continue
         out[name] = paired(b[name], a[name], n_resamples, seed)
+        if name == "knowledge_retained":  # its floor is guessing, not 0: the report marks it
+            out[name]["chance"] = round(chance, 4)
         note = room(name, out[name]["before"], chance if name == "knowledge_retained" else 0.0)
         if note:
             out[name]["room"] = note
