@@ -23,7 +23,6 @@ from .items import KINDS, ProbeItem, probe_items
 from .likelihood import OptionScore, choose, option_logprobs
 from .runner import CORRECT_AT, PROBE_INSTRUCTION, ModelOracle, answer_questions
 
-FINE_TUNING = "fine-tuning"
 LIKELIHOOD_NORM = "bytes"  # lm-eval's acc_norm: log-likelihood divided by the option's bytes
 # --quick (or probes.quick): a fast look at a small fraction of the default cost.
 QUICK_ITEMS = 5
@@ -31,18 +30,8 @@ QUICK_SLICK = {"max_examples": 8, "prompts": 2, "samples": 0}
 
 
 def tuned_model(strategy: Any) -> Any:
-    """The fine-tuned LanguageModel a strategy serves: `tuned_model()` if it has one, else
-    its `tuned` attribute (strategies/lora.py and finetune/strategy.py set it in prepare)."""
-    getter = getattr(strategy, "tuned_model", None)
-    if callable(getter):
-        return getter()
-    return getattr(strategy, "tuned", None)
-
-
-def trains(strategy: Any) -> bool:
-    """The strategy trains a model: its `trains` trait (the kind string for older ones)."""
-    flag = getattr(strategy, "trains", None)
-    return bool(flag) if flag is not None else getattr(strategy, "kind", None) == FINE_TUNING
+    """The fine-tuned LanguageModel a strategy serves (the contract's `tuned_model()`)."""
+    return strategy.tuned_model()
 
 
 @dataclass
@@ -100,17 +89,16 @@ class ProbeSession:
     def for_plan(
         cls,
         task: Task,
-        kinds: Sequence[Any],
+        trains: Sequence[bool],
         quick: bool,
         seed: int,
         bootstrap_samples: int,
         model_dir: Path | None = None,
     ) -> ProbeSession | None:
         """A session when probes are on and a strategy that trains is planned; else None.
-        `kinds`: the planned strategies (their `trains` trait), or their kind strings."""
+        `trains`: each planned strategy's `trains` trait."""
         cfg = getattr(task.config, "probes", None)
-        planned = any(k == FINE_TUNING if isinstance(k, str) else trains(k) for k in kinds)
-        if cfg is None or not cfg.enabled or not planned:
+        if cfg is None or not cfg.enabled or not any(trains):
             return None
         return cls(task, quick, seed, bootstrap_samples, model_dir)
 
@@ -276,7 +264,7 @@ class ProbeSession:
     def wrap(self, compute: Callable[[], Any], strategy: Any, ctx: Any) -> Callable[[], Any]:
         """A fine-tune's evaluation plus its probes, while its tuned model is still loaded
         (so a resumed run's cached result keeps its probes too)."""
-        if not trains(strategy):
+        if not strategy.trains:
             return compute
 
         def evaluate_and_probe() -> Any:
@@ -285,14 +273,6 @@ class ProbeSession:
             return result
 
         return evaluate_and_probe
-
-    def verdict_notes(self, knowledge: dict[str, Any] | None, results: Sequence[Any]) -> list[str]:
-        """The SliCK warning joins the verdict's reasons when a fine-tune was evaluated."""
-        if not knowledge or not knowledge.get("warning"):
-            return []
-        if not any(r.kind == FINE_TUNING for r in results):
-            return []
-        return [f"Training data: {knowledge['warning']}"]
 
     def describe(self) -> dict[str, Any]:
         """Top-level results["probes"]: what was probed and the base model's scores."""
