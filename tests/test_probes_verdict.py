@@ -300,3 +300,34 @@ def test_run_writes_knowledge_and_probes(
                 "knowledge_retained"):  # fmt: skip
         assert probes[key].keys() >= {"before", "after", "diff", "ci_low", "ci_high"}
     assert results["probes"]["items"] == {"answerable": 3, "unanswerable": 3, "general": 3}
+    # In-domain hallucination is computed at scoring time: lora's answers on the clean test rows
+    # against zero_shot's. The random model's answers are all wrong and none abstains.
+    in_domain = probes["in_domain_fabrication"]
+    assert in_domain.keys() >= {"before", "after", "diff", "ci_low", "ci_high", "n"}
+    assert in_domain["n"] == 4 and in_domain["before"] == 1.0 and in_domain["after"] == 1.0
+    assert "room" in in_domain  # the base model already fabricates on every row
+    assert probes["in_domain_abstention"]["n"] == 4
+
+    # Re-scored under a metric that accepts everything: no confident wrong answers any more,
+    # and SliCK's raw answers re-categorised (all HighlyKnown, no warning), without a model.
+    from shouldtune.rescore import RescoreOptions, rescore
+
+    (Path(root) / "yes.py").write_text("def score(p, e):\n    return 1.0\n", encoding="utf-8")
+
+    def no_model(*args, **kwargs):
+        raise AssertionError("rescore loaded a model")
+
+    monkeypatch.setattr("shouldtune.models.lm.LanguageModel.load", no_model)
+    new, _ = rescore(tmp_path / "run", RescoreOptions(metric="python:yes.py:score"))
+    again = {s["name"]: s for s in new["strategies"]}["lora"]["details"]["probes"]
+    assert again["in_domain_fabrication"]["before"] == 0.0
+    assert (
+        again["in_domain_fabrication"]["after"] == 0.0
+        and "room" not in again["in_domain_fabrication"]
+    )
+    assert again["knowledge_retained"] == probes["knowledge_retained"]  # generation-time: kept
+    assert (
+        new["knowledge"]["categories"]["HighlyKnown"] == 12 and new["knowledge"]["warning"] is None
+    )
+    assert new["knowledge"]["raw"] == knowledge["raw"]
+    assert not any(r.startswith("Training data:") for r in new["verdict"]["reasons"])

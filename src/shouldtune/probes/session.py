@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..core.types import Example, Task
+from ..core.types import Task
 from . import cache, metrics, slick
 from .datakind import data_kind
 from .items import KINDS, ProbeItem, probe_items
@@ -123,28 +123,25 @@ class ProbeSession:
         analysed = sorted(random.Random(self.seed).sample(range(len(train)), n))
         raw, hit = self._slick_raw(ctx, analysed, settings)
         expected = [train[i].output for i in analysed]
-        result = slick.categorize(raw, expected, scorer, s.warn_unknown_share, CORRECT_AT)
         kind = data_kind(train)
-        result |= {
+        stored = {
             "data_kind": kind["data_kind"],
             "data_kind_reason": kind["reason"],
             "data_kind_evidence": kind["evidence"],
-        }
-        _only_facts_warn(result)
-        categories = result.pop("per_example")
-        result["examples"] = [
-            {"source": train[i].source, "category": c}
-            for i, c in zip(analysed, categories, strict=True)
-        ]
-        result |= {
             "analysed": analysed,  # indices into the task's train list: `raw` is in this order
             "raw": raw,
+            # What scoring needs to re-categorise `raw` under another metric (results.py).
+            "expected": expected,
+            "sources": [train[i].source for i in analysed],
+            "warn_unknown_share": s.warn_unknown_share,
+            "correct_at": CORRECT_AT,
             "shots": s.shots,
             "temperature": s.temperature,
             "quick": self.quick,
             "cached": hit,
             "seconds": round(time.perf_counter() - t0, 2),
         }
+        result = slick.recategorize(stored, scorer)
         if result["warning"]:
             ctx.progress.log(f"warning: {result['warning']}")
         return result
@@ -300,42 +297,3 @@ def _probe_prompt(question: str) -> list[dict[str, str]]:
     from ..core.prompts import chat
 
     return chat(PROBE_INSTRUCTION, question)
-
-
-def _only_facts_warn(result: dict[str, Any]) -> None:
-    """The new-facts warning only where the data carries facts; else say why not."""
-    if result["data_kind"] == "facts":
-        if result["warning"]:
-            result["warning"] += f" The data looks like facts: {result['data_kind_reason']}"
-        return
-    if result["warning"]:
-        result["note"] = (
-            f"{result['unknown_share']:.0%} of the examples analysed are Unknown to the base"
-            " model, which is expected here: the data teaches a format, not facts"
-            f" ({result['data_kind_reason']}). No new-facts warning."
-        )
-    result["warning"] = None
-
-
-def rescore_knowledge(
-    knowledge: dict[str, Any],
-    train: Sequence[Example],
-    scorer: Callable[[str, str], float],
-    warn_share: float = 0.5,
-) -> dict[str, Any]:
-    """SliCK re-categorised from a run's stored raw answers with another scorer (no model):
-    the same keys as `ProbeSession.knowledge` returns."""
-    analysed, raw = knowledge["analysed"], knowledge["raw"]
-    expected = [train[i].output for i in analysed]
-    result = slick.categorize(raw, expected, scorer, warn_share, CORRECT_AT)
-    keep = ("data_kind", "data_kind_reason", "data_kind_evidence", "analysed", "raw", "shots",
-            "temperature", "quick", "cached", "seconds")  # fmt: skip
-    result |= {k: knowledge[k] for k in keep if k in knowledge}
-    if "data_kind" in result:
-        _only_facts_warn(result)
-    categories = result.pop("per_example")
-    result["examples"] = [
-        {"source": train[i].source, "category": c}
-        for i, c in zip(analysed, categories, strict=True)
-    ]
-    return result

@@ -178,6 +178,51 @@ def categorize(
     return summarise(counts, prompts, samples, warn_share)
 
 
+def only_facts_warn(result: dict[str, Any]) -> None:
+    """The new-facts warning only where the data carries facts (`data_kind`, from
+    probes/datakind.py); else say why not. No `data_kind` (older runs): left as it is."""
+    kind = result.get("data_kind")
+    if kind is None:
+        return
+    if kind == "facts":
+        if result["warning"]:
+            result["warning"] += f" The data looks like facts: {result['data_kind_reason']}"
+        return
+    if result["warning"]:
+        result["note"] = (
+            f"{result['unknown_share']:.0%} of the examples analysed are Unknown to the base"
+            " model, which is expected here: the data teaches a format, not facts"
+            f" ({result['data_kind_reason']}). No new-facts warning."
+        )
+    result["warning"] = None
+
+
+# Keys of the knowledge dict that scoring recomputes from `raw`; everything else is kept.
+RECOMPUTED = ("categories", "unknown_share", "n_examples", "prompts", "samples", "generations",
+              "warning", "note", "examples")  # fmt: skip
+
+
+def recategorize(knowledge: dict[str, Any], scorer: Callable[[str, str], float]) -> dict[str, Any]:
+    """The knowledge dict with its categories, share and warning computed from its stored raw
+    answers (`raw`, `expected`, `sources`) under `scorer`: scoring calls it, so a changed
+    metric re-categorises without generating. Without raw answers (older runs, SliCK off) the
+    dict is returned as it is."""
+    raw, expected = knowledge.get("raw"), knowledge.get("expected")
+    if not isinstance(raw, list) or not isinstance(expected, list) or len(raw) != len(expected):
+        return knowledge
+    warn_share = float(knowledge.get("warn_unknown_share", 0.5))
+    correct_at = float(knowledge.get("correct_at", 0.5))
+    result = categorize(raw, expected, scorer, warn_share, correct_at)
+    result |= {k: v for k, v in knowledge.items() if k not in RECOMPUTED}
+    only_facts_warn(result)
+    categories = result.pop("per_example")
+    sources = knowledge.get("sources") or [""] * len(categories)
+    result["examples"] = [
+        {"source": str(src), "category": c} for src, c in zip(sources, categories, strict=True)
+    ]
+    return result
+
+
 def analyse(
     n_examples: int,
     oracle: Oracle,

@@ -381,6 +381,8 @@ def _probe_table(s: dict) -> dict[str, Any]:
     name = str(s.get("name", "?"))
     rows = [_probe_row(k, probes[k]) for k in PROBE_ROWS if isinstance(probes.get(k), dict)]
     notes = [f"{r['label']}: {r['room']}." for r in rows if r["room"]]
+    if probes.get("in_domain_note"):
+        notes.append(f"Task questions not compared: {probes['in_domain_note']}.")
     finding = _format_takeover(name, probes)
     return {
         "name": name,
