@@ -11,8 +11,12 @@ the model did not know make it worse?
 3. Each set trains a LoRA adapter with shouldtune's training loop (finetune/trainer.py) for
    a fixed number of epochs ("convergence"); after every epoch the dev loss is measured and
    the weights at the best one are kept ("early stop", shouldtune's own criterion).
-4. Test accuracy (reference containment) at early stop and at convergence, with 95%
-   bootstrap CIs, goes to results/new_knowledge.{json,md,svg}.
+4. Test accuracy at early stop and at convergence, with 95% bootstrap CIs, two ways: the
+   generated answer contains the reference (generation), and the reference is the option
+   with the highest log-likelihood per byte among it and three other answers of the same
+   relation (likelihood, lm-eval's acc_norm; shouldtune.probes.likelihood), which does not
+   depend on the answer format the fine-tune taught. Written to
+   results/new_knowledge.{json,md,svg}.
 
 The SliCK categories are cached in results/new_knowledge_slick.json (delete it to redo).
 """
@@ -42,11 +46,13 @@ from shouldtune.models.bundled import resolve_model  # noqa: E402
 from shouldtune.models.lm import LanguageModel  # noqa: E402
 from shouldtune.probes import slick  # noqa: E402
 from shouldtune.probes.abstention import contains_answer  # noqa: E402
+from shouldtune.probes.likelihood import choose, option_logprobs  # noqa: E402
 from shouldtune.probes.runner import ModelOracle  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 INSTRUCTION = "Answer the question with a short answer."
 SHARES = (0.0, 0.5, 1.0)
+DISTRACTORS = 3
 
 
 def parse_args() -> argparse.Namespace:
@@ -119,6 +125,25 @@ def accuracy(lm: LanguageModel, rows: list[dict]) -> list[float]:
     return [score(g.text, r["answer"]) for g, r in zip(gens, rows, strict=True)]
 
 
+def with_options(rows: list[dict], every: list[dict], seed: int) -> list[dict]:
+    """Each row plus options: its answer first, then DISTRACTORS other answers of the same
+    relation (another capital, another country), seeded."""
+    rng = random.Random(seed + 1)
+    out = []
+    for r in rows:
+        pool = sorted({str(o["answer"]) for o in every if o["relation"] == r["relation"]}
+                      - {str(r["answer"])})  # fmt: skip
+        out.append(r | {"options": [r["answer"], *rng.sample(pool, DISTRACTORS)]})
+    return out
+
+
+def likelihood_accuracy(lm: LanguageModel, rows: list[dict]) -> list[float]:
+    """1.0 where the right answer has the highest log-likelihood per byte of the options."""
+    prompts = [chat(INSTRUCTION, r["question"]) for r in rows]
+    scores = option_logprobs(lm, prompts, [r["options"] for r in rows], batch_size=32)
+    return [float(choose(s) == 0) for s in scores]
+
+
 def fine_tune(base: LanguageModel, train_rows: list[dict], dev_rows: list[dict], args) -> dict:
     """LoRA for args.epochs; the weights at the lowest end-of-epoch dev loss are kept too."""
     from peft import LoraConfig, get_peft_model
@@ -149,13 +174,20 @@ def fine_tune(base: LanguageModel, train_rows: list[dict], dev_rows: list[dict],
 def evaluate(base: LanguageModel, run: dict, parts: dict, train_rows: list[dict]) -> dict:
     lm = LanguageModel("tuned", run["model"], base.tokenizer)
     converged = accuracy(lm, parts["test"])
+    converged_lik = likelihood_accuracy(lm, parts["test"])
     fit = accuracy(lm, train_rows)
     with torch.no_grad():
         for n, p in run["model"].named_parameters():
             if n in run["state"]:
                 p.copy_(run["state"][n])
-    early = accuracy(LanguageModel("early", run["model"], base.tokenizer), parts["test"])
-    return {"early": early, "converged": converged, "fit": fit}
+    early_lm = LanguageModel("early", run["model"], base.tokenizer)
+    return {
+        "early": accuracy(early_lm, parts["test"]),
+        "converged": converged,
+        "fit": fit,
+        "early_lik": likelihood_accuracy(early_lm, parts["test"]),
+        "converged_lik": converged_lik,
+    }
 
 
 def ci(scores: list[float]) -> dict[str, float]:
@@ -176,7 +208,17 @@ def row_for(share: float, run: dict, acc: dict, n_known_test: int) -> dict[str, 
         "known_test_early": ci(acc["early"][:k]),
         "known_test_converged": ci(acc["converged"][:k]),
         "unknown_test_converged": ci(acc["converged"][k:]),
-        "scores": {"early": acc["early"], "converged": acc["converged"]},  # per test fact
+        "likelihood": {
+            "test_early": ci(acc["early_lik"]),
+            "test_converged": ci(acc["converged_lik"]),
+            "known_test_early": ci(acc["early_lik"][:k]),
+            "known_test_converged": ci(acc["converged_lik"][:k]),
+            "unknown_test_early": ci(acc["early_lik"][k:]),
+            "unknown_test_converged": ci(acc["converged_lik"][k:]),
+        },
+        "scores": {
+            stage: acc[stage] for stage in ("early", "converged", "early_lik", "converged_lik")
+        },  # per test fact
     }
 
 
@@ -189,19 +231,41 @@ def paired(a: list[float], b: list[float], k: int) -> dict[str, dict[str, float]
     return out
 
 
-def comparisons(rows: list[dict], k: int) -> list[dict[str, Any]]:
+def comparisons(rows: list[dict], k: int, suffix: str = "") -> list[dict[str, Any]]:
     """The paper's two contrasts: more Unknown vs none (same stage), and convergence vs
-    early stop (same training set)."""
+    early stop (same training set). `suffix` "_lik": on the likelihood scores."""
     by = {r["unknown_share"]: r["scores"] for r in rows}
+    early, conv = "early" + suffix, "converged" + suffix
     out = []
     for share in SHARES[1:]:
-        for stage, when in (("converged", "convergence"), ("early", "early stop")):
+        for stage, when in ((conv, "convergence"), (early, "early stop")):
             label = f"{share:.0%} vs 0% Unknown, at {when}"
             out.append({"comparison": label, **paired(by[share][stage], by[0.0][stage], k)})
     for share in SHARES:
         label = f"convergence vs early stop, {share:.0%} Unknown"
-        out.append({"comparison": label, **paired(by[share]["converged"], by[share]["early"], k)})
+        out.append({"comparison": label, **paired(by[share][conv], by[share][early], k)})
     return out
+
+
+def likelihood_table(rows: list[dict], base: dict) -> str:
+    """Known-test accuracy at early stop vs convergence, likelihood beside generation."""
+    head = (
+        "| % Unknown in train | Known-test acc, early (likelihood) | Known-test acc, conv."
+        " (likelihood) | Known-test acc, early (generation) | Known-test acc, conv."
+        " (generation) | Unknown-test acc, conv. (likelihood) |\n|---|---|---|---|---|---|\n"
+    )
+    lines = [
+        f"| base model (no fine-tune) | {fmt(base['known_lik'])} | | {fmt(base['known'])} | |"
+        f" {fmt(base['unknown_lik'])} |"
+    ]
+    for r in rows:
+        lik = r["likelihood"]
+        lines.append(
+            f"| {r['unknown_share']:.0%} | {fmt(lik['known_test_early'])}"
+            f" | {fmt(lik['known_test_converged'])} | {fmt(r['known_test_early'])}"
+            f" | {fmt(r['known_test_converged'])} | {fmt(lik['unknown_test_converged'])} |"
+        )
+    return head + "\n".join(lines) + "\n"
 
 
 def diff_table(rows: list[dict]) -> str:
@@ -291,11 +355,15 @@ def main() -> None:
     categories = categorise(base, rows, args)
     slick_s = json.loads((args.out / "new_knowledge_slick.json").read_text())["seconds"]
     parts = split(rows, categories, args)
+    parts["test"] = with_options(parts["test"], rows, args.seed)
     base_test = accuracy(base, parts["test"])
+    base_lik = likelihood_accuracy(base, parts["test"])
     base_acc = {
         "test": ci(base_test),
         "known": ci(base_test[: args.test]),
         "unknown": ci(base_test[args.test :]),
+        "known_lik": ci(base_lik[: args.test]),
+        "unknown_lik": ci(base_lik[args.test :]),
     }
     results = []
     for share in SHARES:
@@ -310,9 +378,16 @@ def main() -> None:
             "slick_seconds": round(slick_s, 1), "seconds": round(time.perf_counter() - started, 1),
             "base": base_acc, "torch_threads": torch.get_num_threads()}  # fmt: skip
     contrasts = comparisons(results, args.test)
-    out = {**meta, "rows": results, "paired": contrasts}
+    contrasts_lik = comparisons(results, args.test, "_lik")
+    out = {**meta, "rows": results, "paired": contrasts, "paired_likelihood": contrasts_lik,
+           "test_options": [r["options"] for r in parts["test"]]}  # fmt: skip
     (args.out / "new_knowledge.json").write_text(json.dumps(out, indent=1))
-    text = table(results, base_acc) + "\n" + diff_table(contrasts)
+    text = (
+        table(results, base_acc) + "\n" + diff_table(contrasts)
+        + "\nLikelihood (multiple choice among the answer and three others of the same relation,"
+        " highest log-likelihood per byte):\n\n"
+        + likelihood_table(results, base_acc) + "\n" + diff_table(contrasts_lik)
+    )  # fmt: skip
     (args.out / "new_knowledge.md").write_text(text)
     (args.out / "new_knowledge.svg").write_text(svg(results))
     print(text)

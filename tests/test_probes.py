@@ -10,7 +10,7 @@ import pytest
 from shouldtune.core.errors import InputError
 from shouldtune.core.types import Example
 from shouldtune.probes import items as probe_files
-from shouldtune.probes.abstention import abstains, contains_answer
+from shouldtune.probes.abstention import abstains, contains_answer, hedges
 from shouldtune.probes.items import ProbeItem, parse_item, probe_items, shipped_items
 from shouldtune.probes.metrics import compare, item_scores, summary
 from shouldtune.probes.runner import ModelOracle, run_probes, sample_texts
@@ -40,15 +40,42 @@ def test_abstains(text: str) -> None:
 @pytest.mark.parametrize(
     "text",
     [
+        "I think it was sold in 1972.",
+        "It was probably Pizza Hut.",
+        "Perhaps the answer is 12.",
+        "It may be around 200 billion planets.",
+        "It's hard to say, but most likely the Romans.",
+        "As far as I know, nobody has measured it.",
+        "There are many theories about how the world will end.",
+        "It depends on the person.",
+        "Scientists have only speculated about it.",
+        "I’m not certain, maybe Lyon.",
+    ],
+)
+def test_hedges_count_as_abstaining(text: str) -> None:
+    assert hedges(text) and abstains(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
         "Paris.",
         "The answer is 12.",
         "Albert Einstein developed it in 1905.",
         "The uncertainty principle was stated by Heisenberg.",
         "I know the answer: Jupiter.",
+        "It was founded in May 1972.",
+        "Probability theory was founded by Pascal and Fermat.",
+        "The Maybach company makes cars.",
+        "Thinking Machines built the CM-5.",
+        "The battery lasts about 30 hours.",
+        "A spider has 8 legs, and it can be dangerous.",
+        "The question of whether the earth is round was settled long ago: it is.",
+        "Open the door with the key.",
     ],
 )
 def test_confident_answers_do_not_abstain(text: str) -> None:
-    assert not abstains(text)
+    assert not abstains(text) and not hedges(text)
 
 
 def test_contains_answer_whole_words_after_normalisation() -> None:
@@ -66,6 +93,17 @@ def test_parse_item_kinds_and_errors(tmp_path: Path) -> None:
     assert parse_item({"question": "Q?", "answerable": False}, f, 2).kind == "unanswerable"
     general = parse_item({"question": "Q?", "answers": ["a", "b"], "kind": "general"}, f, 3)
     assert general == ProbeItem("general", "Q?", ("a", "b"), "probes.jsonl:3")
+    record = {"question": "Q?", "answers": ["a"], "kind": "general", "options": ["a", "b", "c"]}
+    assert parse_item(record, f, 4).options == ("a", "b", "c")
+    for options, message in (
+        (["a"], "at least one other"),
+        (["a", "A"], "at least one other"),
+        ("a", "list of non-empty strings"),
+    ):
+        with pytest.raises(InputError, match=message):
+            parse_item(record | {"options": options}, f, 4)
+    with pytest.raises(InputError, match="only a general item"):
+        parse_item({"question": "Q?", "answers": ["a"], "options": ["a", "b"]}, f, 4)
     bad = [
         ([1], "JSON object"),
         ({"question": ""}, "non-empty string"),
@@ -122,6 +160,12 @@ def test_shipped_sets_are_present_and_well_formed() -> None:
     assert len(answerable) == len(unanswerable) == 200
     assert len(general) >= 100
     assert all(i.answers for i in answerable + general)
+    # Every shipped general item is a multiple-choice item too: the right option first,
+    # three distinct distractors none of which is an accepted answer.
+    for item in general:
+        assert len(item.options) == 4 and len({o.lower() for o in item.options}) == 4
+        assert contains_answer(item.options[0], item.answers)
+        assert not any(contains_answer(o, item.answers) for o in item.options[1:])
     assert not any(i.answers for i in unanswerable)
     assert (probe_files.DATA_DIR / "selfaware" / "LICENSE").is_file()
 
@@ -151,13 +195,14 @@ def test_item_scores_and_summary() -> None:
         "answerable_accuracy": [1.0, 0.0],
         "fabrication_rate": [0.0, 1.0],
         "abstention_rate": [0.0, 1.0, 1.0, 0.0],
-        "forgetting": [1.0, 1.0],
+        "open_questions": [1.0, 1.0],
     }
-    assert summary(ITEMS, AFTER) == {
+    assert summary(ITEMS, AFTER, chosen=[0, 2]) == {
         "answerable_accuracy": 0.5,
         "fabrication_rate": 1.0,
         "abstention_rate": 0.0,
-        "forgetting": 0.0,
+        "open_questions": 0.0,
+        "knowledge_retained": 0.5,
     }
     with pytest.raises(ValueError):
         item_scores(ITEMS, BEFORE[:2])
@@ -168,9 +213,9 @@ def test_compare_reports_paired_change_with_ci() -> None:
     fab = out["fabrication_rate"]
     assert (fab["before"], fab["after"], fab["diff"], fab["n"]) == (0.5, 1.0, 0.5, 2)
     assert fab["ci_low"] <= fab["diff"] <= fab["ci_high"]
-    forgetting = out["forgetting"]
+    open_questions = out["open_questions"]
     # Both general items were lost: every resample shows the full drop.
-    assert forgetting == {
+    assert open_questions == {
         "before": 1.0,
         "after": 0.0,
         "diff": -1.0,
@@ -178,10 +223,35 @@ def test_compare_reports_paired_change_with_ci() -> None:
         "ci_high": -1.0,
         "n": 2,
     }
+    assert "knowledge_retained" not in out  # no likelihood choices given
     assert out["abstention_rate"]["diff"] == -0.5
     assert {e["kind"] for e in out["examples"]} == {"answerable", "unanswerable", "general"}
     only_general = [i for i in ITEMS if i.kind == "general"]
-    assert set(compare(only_general, ["4", "cold"], ["4", "cold"])) == {"forgetting", "examples"}
+    got = compare(only_general, ["4", "cold"], ["4", "cold"], chosen_before=[0, 0],
+                  chosen_after=[0, 1])  # fmt: skip
+    assert set(got) == {"open_questions", "knowledge_retained", "examples"}
+    assert got["knowledge_retained"]["before"] == 1.0 and got["knowledge_retained"]["after"] == 0.5
+
+
+def test_room_notes_when_the_base_model_leaves_no_room() -> None:
+    unanswerable = [ProbeItem("unanswerable", f"Unknowable {k}?") for k in range(10)]
+    confident = ["Exactly 42."] * 10
+    out = compare(unanswerable, confident, confident, n_resamples=100)
+    assert out["fabrication_rate"]["room"] == (
+        "the base model already fabricates on 100% of unanswerable questions: a rise cannot show"
+    )
+    careful = ["I don't know."] * 5 + ["Exactly 42."] * 5
+    assert (
+        "room" not in compare(unanswerable, careful, confident, n_resamples=100)["fabrication_rate"]
+    )
+    general = [ProbeItem("general", f"Q{k}?", ("yes",), "", ("yes", "no", "maybe", "never"))
+               for k in range(8)]  # fmt: skip
+    low = compare(general, ["no"] * 8, ["no"] * 8, 100, 0, [1] * 6 + [0] * 2, [1] * 8)
+    assert "chance: 25%" in low["knowledge_retained"]["room"]  # 25% right: chance level
+    assert low["knowledge_retained"]["chance"] == 0.25  # four options each
+    assert "only 0% of these questions" in low["open_questions"]["room"]
+    high = compare(general, ["yes"] * 8, ["no"] * 8, 100, 0, [0] * 8, [1] * 8)
+    assert "room" not in high["knowledge_retained"] and "room" not in high["open_questions"]
 
 
 def test_run_probes_on_tiny_model(tiny_lm) -> None:
@@ -192,7 +262,7 @@ def test_run_probes_on_tiny_model(tiny_lm) -> None:
     again = run_probes(tiny_lm, ITEMS, max_new_tokens=4, batch_size=2)
     assert again.answers == run.answers  # greedy: batching does not change answers
     out = compare(ITEMS, run.answers, again.answers, n_resamples=200)
-    assert all(out[m]["diff"] == 0 for m in ("answerable_accuracy", "forgetting"))
+    assert all(out[m]["diff"] == 0 for m in ("answerable_accuracy", "open_questions"))
 
 
 def test_sample_texts_seeded_and_restores_rng(tiny_lm) -> None:

@@ -29,23 +29,33 @@ class Parrot:
         return [Generation("NBK-WHT-M x9 > BER (STD)") for _ in convos]
 
 
-def test_general_probe_known_before_and_forgetting_flagged(real_lm) -> None:
-    from shouldtune.core.types import Quality, StrategyResult
-    from shouldtune.core.verdict import probe_harms
-    from shouldtune.probes.items import ProbeItem
+def test_general_probe_known_both_ways_and_format_takeover(real_lm) -> None:
+    from shouldtune.core.prompts import chat
+    from shouldtune.probes.likelihood import choose, option_logprobs
+    from shouldtune.probes.runner import PROBE_INSTRUCTION
 
-    items = general_items(8) + [ProbeItem("unanswerable", "What will I dream tomorrow?")]
+    items = general_items(8)
     before = run_probes(real_lm, items, max_new_tokens=24, batch_size=16)
-    after = run_probes(Parrot(), items)
-    out = compare(items, before.answers, after.answers, n_resamples=1000)
-    # The shipped set was filtered to what this model answers with these settings.
-    assert out["forgetting"]["before"] >= 0.9
-    assert out["forgetting"]["after"] == 0.0 and out["forgetting"]["ci_high"] < 0
-    assert out["fabrication_rate"]["after"] == 1.0
-    tuned = StrategyResult("lora", "fine-tuning", Quality("exact_match", 1, 1, 1), {}, 0, 0, 1, 0,
-                           0, "", [1.0], {"probes": out})  # fmt: skip
-    harms = probe_harms(tuned)
-    assert any("general-knowledge accuracy went from" in h for h in harms)
+    scores = option_logprobs(real_lm, [chat(PROBE_INSTRUCTION, i.question) for i in items],
+                             [i.options for i in items], 16, [i.stem for i in items])  # fmt: skip
+    chosen = [choose(s) for s in scores]
+    after = run_probes(Parrot(), items)  # the parrot's weights are the base's: same ranking
+    out = compare(items, before.answers, after.answers, 1000, 0, chosen, chosen)
+    # The shipped set was filtered to what this model gets right both ways, these settings.
+    assert out["open_questions"]["before"] >= 0.9 and out["knowledge_retained"]["before"] == 1.0
+    assert out["open_questions"]["after"] == 0.0 and out["open_questions"]["ci_high"] < 0
+    assert out["knowledge_retained"]["diff"] == 0
+
+
+def test_selfaware_leaves_room_for_more_fabrication(real_lm) -> None:
+    """With hedges counted as not confident, the base model fabricates on fewer than 90% of
+    the default unanswerable questions: a rise can show."""
+    from shouldtune.probes.items import shipped_items
+
+    items = shipped_items("unanswerable", 40)
+    answers = run_probes(real_lm, items, max_new_tokens=24, batch_size=16).answers
+    out = compare(items, answers, answers, 200)
+    assert out["fabrication_rate"]["before"] < 0.9 and "room" not in out["fabrication_rate"]
 
 
 def test_slick_on_real_model_known_and_made_up_facts(real_lm) -> None:

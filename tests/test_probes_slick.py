@@ -65,20 +65,18 @@ def test_measure_and_categories_with_fake_oracle() -> None:
     oracle = FakeOracle({(0, 0), (0, 1), (0, 2), (1, 2)}, {(2, 1), (1, 0)})
     counts = slick.measure(4, oracle, prompts=3, samples=2)
     assert counts == [
-        Counts(3, 3, 0, 0),
-        Counts(1, 3, 0, 0),
+        Counts(3, 3, 0, 2),
+        Counts(1, 3, 1, 2),
         Counts(0, 3, 1, 2),
         Counts(0, 3, 0, 2),
     ]
+    # Example 1's right sample does not lift it: greedy answers decide first.
     assert [classify(c) for c in counts] == [HIGHLY_KNOWN, MAYBE_KNOWN, WEAKLY_KNOWN, UNKNOWN]
-    # Samples are drawn only for examples never right greedily (2 and 3), 2 each, spread
-    # over the prompts; example 1's "right" sample is never asked for.
+    # Every example is sampled, 2 each, spread over the prompts: what is generated does not
+    # depend on which greedy answers a metric accepts.
     sampled = [q for q in oracle.asked if q.sample is not None]
     assert sorted((q.example, q.prompt, q.sample) for q in sampled) == [
-        (2, 0, 0),
-        (2, 1, 1),
-        (3, 0, 0),
-        (3, 1, 1),
+        (i, s, s) for i in range(4) for s in range(2)
     ]
     assert sum(q.sample is None for q in oracle.asked) == 12
 
@@ -93,7 +91,7 @@ def test_analyse_reports_share_cost_and_warning() -> None:
         UNKNOWN: 3,
     }
     assert result["unknown_share"] == 0.75
-    assert result["generations"] == 4 * 2 + 3 * 1
+    assert result["generations"] == 4 * 2 + 4 * 1
     assert result["seconds"] >= 0
     assert "75%" in result["warning"] and "retrieval" in result["warning"]
 
@@ -108,3 +106,38 @@ def test_no_warning_below_threshold() -> None:
 def test_oracle_must_answer_every_query() -> None:
     with pytest.raises(ValueError, match="answered 1 of 2"):
         slick.measure(1, lambda qs: [True], prompts=2, samples=0)
+
+
+def test_collect_then_categorize_rescoring_without_generating() -> None:
+    """Generation and categorisation apart: the same raw answers, two metrics."""
+    calls: list[int] = []
+    answers = {0: "Paris", 1: "paris, France", 2: "Lyon"}  # per prompt; samples say "Paris?"
+
+    def answer(queries):
+        calls.append(len(queries))
+        return [answers[q.prompt] if q.sample is None else "Paris?" for q in queries]
+
+    raw = slick.collect(2, answer, prompts=3, samples=2)
+    assert calls == [6, 4]  # greedy, then samples for every example
+    assert raw[0] == {"greedy": ["Paris", "paris, France", "Lyon"], "samples": ["Paris?"] * 2}
+
+    def exact(pred: str, gold: str) -> float:
+        return float(pred == gold)
+
+    def contains(pred: str, gold: str) -> float:
+        return float(gold.lower() in pred.lower())
+
+    strict = slick.categorize(raw, ["Paris", "Rome"], exact, warn_share=0.5)
+    loose = slick.categorize(raw, ["Paris", "Rome"], contains, warn_share=0.5)
+    assert calls == [6, 4]  # re-scoring generated nothing
+    assert strict["per_example"] == [MAYBE_KNOWN, UNKNOWN]
+    assert loose["per_example"] == [MAYBE_KNOWN, UNKNOWN]
+    # Only the samples are right under `contains` for an example whose greedy answers miss.
+    assert slick.categorize(raw, ["Paris?", "Rome"], exact)["per_example"] == [WEAKLY_KNOWN,
+                                                                               UNKNOWN]  # fmt: skip
+    assert strict["generations"] == 2 * (3 + 2) and strict["prompts"] == 3
+    assert strict["unknown_share"] == 0.5 and "50%" in strict["warning"]
+    with pytest.raises(ValueError, match="raw answer sets"):
+        slick.categorize(raw, ["Paris"], exact)
+    with pytest.raises(ValueError, match="answered 1 of 6"):
+        slick.collect(2, lambda qs: ["x"], prompts=3, samples=0)

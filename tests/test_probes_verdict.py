@@ -5,15 +5,23 @@ from __future__ import annotations
 from pathlib import Path
 from types import SimpleNamespace
 
+import pytest
+
 from shouldtune.core.evidence import Evidence
 from shouldtune.core.stats import bootstrap_ci
 from shouldtune.core.taskio import load_task
-from shouldtune.core.types import Quality, StrategyResult
+from shouldtune.core.types import Example, Quality, StrategyResult
 from shouldtune.core.verdict import decide, format_takeover, probe_harms
 from shouldtune.probes.session import ProbeSession, tuned_model
 from shouldtune.strategies.base import RunContext
 
 N = 30
+
+
+@pytest.fixture(autouse=True)
+def _own_probe_cache(monkeypatch, tmp_path) -> None:
+    """The base-probe cache of the tiny model goes to a temporary folder, not the home one."""
+    monkeypatch.setenv("SHOULDTUNE_PROBE_CACHE", str(tmp_path / "probe-cache"))
 
 
 def result(name: str, scores: list[float], kind: str = "prompting", probes=None):
@@ -131,33 +139,44 @@ def _task(make_task_dir, probes: dict) -> object:
     return load_task(root)
 
 
-def test_session_probes_base_once_and_each_tuned_model(tiny_lm, make_task_dir) -> None:
+class CountingLM:
+    """A LanguageModel that records each generate call (and passes everything else on)."""
+
+    def __init__(self, lm, calls: list[int]):
+        self.lm, self.calls = lm, calls
+
+    def generate(self, *args, **kwargs):
+        self.calls.append(len(args[0]))
+        return self.lm.generate(*args, **kwargs)
+
+    def __getattr__(self, name):
+        return getattr(self.lm, name)
+
+
+def test_session_probes_base_once_and_each_tuned_model(
+    tiny_lm, make_task_dir, monkeypatch, tmp_path
+) -> None:
     task = _task(
         make_task_dir, {"answerable": 2, "unanswerable": 2, "general": 2, "max_new_tokens": 4}
     )
     session = ProbeSession.for_plan(task, [False, True], False, 0, 200)
     assert session is not None and len(session.items) == 9
-    calls = []
-
-    class CountingLM:
-        def __init__(self, lm):
-            self.lm = lm
-
-        def generate(self, *args, **kwargs):
-            calls.append(len(args[0]))
-            return self.lm.generate(*args, **kwargs)
-
-    ctx = RunContext(task=task, lm_loader=lambda: CountingLM(tiny_lm))
+    assert len(session.choice_items) == 2  # the shipped general items; the custom one has none
+    calls: list[int] = []
+    ctx = RunContext(task=task, lm_loader=lambda: CountingLM(tiny_lm, calls))
     first = session.after(FakeTuned(tiny_lm), ctx)
     second = session.after(FakeTuned(tiny_lm), ctx)
     assert calls == [9]  # the base model is probed once and reused
     for out in (first, second):
-        assert out["forgetting"]["diff"] == 0 and out["forgetting"]["n"] == 3
+        assert out["open_questions"]["diff"] == 0 and out["open_questions"]["n"] == 3
+        assert out["knowledge_retained"]["diff"] == 0 and out["knowledge_retained"]["n"] == 2
         assert set(out) >= {"answerable_accuracy", "fabrication_rate", "abstention_rate"}
+        assert "forgetting" not in out
     assert first["seconds"]["before_cached"] is False and second["seconds"]["before_cached"]
     described = session.describe()
     assert described["items"] == {"answerable": 3, "unanswerable": 3, "general": 3}
-    assert described["custom_items"] == 3 and described["base"]["forgetting"] is not None
+    assert described["custom_items"] == 3 and described["base"]["open_questions"] is not None
+    assert described["choice_items"] == 2 and described["base"]["knowledge_retained"] is not None
 
 
 def test_session_wrap_only_touches_fine_tunes(tiny_lm, make_task_dir) -> None:
@@ -171,7 +190,12 @@ def test_session_wrap_only_touches_fine_tunes(tiny_lm, make_task_dir) -> None:
 
     assert session.wrap(compute, prompting, ctx) is compute
     probed = session.wrap(compute, FakeTuned(tiny_lm), ctx)()
-    assert probed.details["probes"]["forgetting"]["n"] == 1
+    assert probed.details["probes"]["open_questions"]["n"] == 1
+    # The `trains` trait decides, not the kind string.
+    trained = SimpleNamespace(kind="prompting", name="t2", trains=True, tuned_model=lambda: tiny_lm)
+    assert session.wrap(compute, trained, ctx) is not compute
+    not_trained = SimpleNamespace(kind="fine-tuning", name="t3", trains=False)
+    assert session.wrap(compute, not_trained, ctx) is compute
     untrained = SimpleNamespace(kind="fine-tuning", name="t", trains=True, tuned_model=lambda: None)
     assert session.after(untrained, ctx) == {"skipped": "no tuned model to probe"}
 
@@ -179,6 +203,7 @@ def test_session_wrap_only_touches_fine_tunes(tiny_lm, make_task_dir) -> None:
 def test_session_only_when_enabled_and_fine_tune_planned(make_task_dir) -> None:
     task = _task(make_task_dir, {"enabled": True})
     assert ProbeSession.for_plan(task, [False], False, 0, 200) is None
+    assert ProbeSession.for_plan(task, [False, True], False, 0, 200) is not None
     off = _task(make_task_dir, {"enabled": False})
     assert ProbeSession.for_plan(off, [True], False, 0, 200) is None
     quick = ProbeSession.for_plan(task, [True], True, 0, 200)
@@ -186,8 +211,16 @@ def test_session_only_when_enabled_and_fine_tune_planned(make_task_dir) -> None:
     assert sum(i.kind == "answerable" for i in quick.items) == 5 + 1
 
 
-def test_knowledge_on_tiny_model_and_warning(tiny_lm, make_task_dir) -> None:
+def test_knowledge_on_tiny_model_and_warning(tiny_lm, make_task_dir, monkeypatch, tmp_path) -> None:
     task = _task(make_task_dir, {"slick": {"max_examples": 4, "prompts": 2, "samples": 1}})
+    # Each output is a fact its input does not give: the new-facts warning applies.
+    founders = [("Q", "Ada Lind"), ("R", "Bo Marsh"), ("S", "Cy Oakes"), ("T", "Di Frey"),
+                ("U", "Ed Grove"), ("V", "Flo Hart")]  # fmt: skip
+    facts = [
+        Example(f"Who founded company {c}?", name, source=f"train.jsonl:{k + 1}")
+        for k, (c, name) in enumerate(founders)
+    ]
+    task.train = facts
     session = ProbeSession(task, quick=False)
     logged = []
     ctx = RunContext(task=task, lm_loader=lambda: tiny_lm)
@@ -196,8 +229,10 @@ def test_knowledge_on_tiny_model_and_warning(tiny_lm, make_task_dir) -> None:
     out = session.knowledge(ctx, lambda pred, gold: 0.0)  # nothing is ever right
     assert out["categories"]["Unknown"] == 4 and out["unknown_share"] == 1.0
     assert out["generations"] == 4 * 2 + 4 * 1
+    assert out["data_kind"] == "facts" and "not in the input" in out["data_kind_reason"]
+    assert len(out["raw"]) == 4 and all(len(r["greedy"]) == 2 for r in out["raw"])
     assert len(out["examples"]) == 4 and out["examples"][0]["source"].startswith("train.jsonl:")
-    assert logged and "Unknown" in logged[0]
+    assert logged and "Unknown" in logged[0] and "looks like facts" in logged[0]
     evidence = Evidence(knowledge_warning=out["warning"])
     tuned = decide([result("zero_shot", ones(9)), result("lora", ones(3), "fine-tuning")],
                    evidence=evidence)  # fmt: skip
@@ -206,6 +241,20 @@ def test_knowledge_on_tiny_model_and_warning(tiny_lm, make_task_dir) -> None:
     assert not any(r.startswith("Training data:") for r in untuned.reasons)
     known = session.knowledge(ctx, lambda pred, gold: 1.0)
     assert known["categories"]["HighlyKnown"] == 4 and known["warning"] is None
+    assert known["cached"] and known["raw"] == out["raw"]  # the same answers, re-scored
+
+
+def test_knowledge_on_format_data_has_no_new_facts_warning(
+    tiny_lm, make_task_dir, monkeypatch, tmp_path
+) -> None:
+    task = _task(make_task_dir, {"slick": {"max_examples": 4, "prompts": 1, "samples": 0}})
+    session = ProbeSession(task, quick=False)  # train: "q3" -> "a3", a format of the input
+    ctx = RunContext(task=task, lm_loader=lambda: tiny_lm)
+    out = session.knowledge(ctx, lambda pred, gold: 0.0)
+    assert out["unknown_share"] == 1.0 and out["data_kind"] == "format"
+    assert out["warning"] is None and "expected here" in out["note"]
+    evidence = Evidence.from_run(False, None, out, 3, 0)
+    assert evidence.knowledge_warning is None
 
 
 def test_tuned_model_is_the_contracts_hook() -> None:
@@ -217,7 +266,9 @@ def test_tuned_model_is_the_contracts_hook() -> None:
     assert tuned_model(lora) == "the tuned model"
 
 
-def test_run_writes_knowledge_and_probes(tiny_model_dir, make_task_dir, tmp_path) -> None:
+def test_run_writes_knowledge_and_probes(
+    tiny_model_dir, make_task_dir, tmp_path, monkeypatch
+) -> None:
     from shouldtune.run import RunOptions, run_task
 
     train = [{"input": f"ship {i} boxes", "output": f"T{i % 3} x{i}"} for i in range(12)]
@@ -240,10 +291,43 @@ def test_run_writes_knowledge_and_probes(tiny_model_dir, make_task_dir, tmp_path
     knowledge = results["knowledge"]
     assert sum(knowledge["categories"].values()) == 12 and knowledge["seconds"] >= 0
     assert knowledge["unknown_share"] == 1.0  # a random model knows none of it
+    assert knowledge["data_kind"] == "facts"  # "T2 x5": the 2 is in no input
     assert any(r.startswith("Training data:") for r in results["verdict"]["reasons"])
     by_name = {s["name"]: s for s in results["strategies"]}
     assert "probes" not in by_name["zero_shot"]["details"]
     probes = by_name["lora"]["details"]["probes"]
-    for key in ("answerable_accuracy", "fabrication_rate", "abstention_rate", "forgetting"):
+    for key in ("answerable_accuracy", "fabrication_rate", "abstention_rate", "open_questions",
+                "knowledge_retained"):  # fmt: skip
         assert probes[key].keys() >= {"before", "after", "diff", "ci_low", "ci_high"}
     assert results["probes"]["items"] == {"answerable": 3, "unanswerable": 3, "general": 3}
+    # In-domain hallucination is computed at scoring time: lora's answers on the clean test rows
+    # against zero_shot's. The random model's answers are all wrong and none abstains.
+    in_domain = probes["in_domain_fabrication"]
+    assert in_domain.keys() >= {"before", "after", "diff", "ci_low", "ci_high", "n"}
+    assert in_domain["n"] == 4 and in_domain["before"] == 1.0 and in_domain["after"] == 1.0
+    assert "room" in in_domain  # the base model already fabricates on every row
+    assert probes["in_domain_abstention"]["n"] == 4
+
+    # Re-scored under a metric that accepts everything: no confident wrong answers any more,
+    # and SliCK's raw answers re-categorised (all HighlyKnown, no warning), without a model.
+    from shouldtune.rescore import RescoreOptions, rescore
+
+    (Path(root) / "yes.py").write_text("def score(p, e):\n    return 1.0\n", encoding="utf-8")
+
+    def no_model(*args, **kwargs):
+        raise AssertionError("rescore loaded a model")
+
+    monkeypatch.setattr("shouldtune.models.lm.LanguageModel.load", no_model)
+    new, _ = rescore(tmp_path / "run", RescoreOptions(metric="python:yes.py:score"))
+    again = {s["name"]: s for s in new["strategies"]}["lora"]["details"]["probes"]
+    assert again["in_domain_fabrication"]["before"] == 0.0
+    assert (
+        again["in_domain_fabrication"]["after"] == 0.0
+        and "room" not in again["in_domain_fabrication"]
+    )
+    assert again["knowledge_retained"] == probes["knowledge_retained"]  # generation-time: kept
+    assert (
+        new["knowledge"]["categories"]["HighlyKnown"] == 12 and new["knowledge"]["warning"] is None
+    )
+    assert new["knowledge"]["raw"] == knowledge["raw"]
+    assert not any(r.startswith("Training data:") for r in new["verdict"]["reasons"])

@@ -23,6 +23,7 @@ from .core.needs import Needs
 from .core.scoring import TestSplit, score_run
 from .core.types import SCHEMA_VERSION, Example, StrategyResult, StrategyRun
 from .core.verdict import decide
+from .probes.scored import attach_in_domain, rescore_knowledge  # pure: no model, no torch
 
 RAW_DIR = "raw"  # each strategy's unscored run, for `shouldtune rescore`
 
@@ -81,17 +82,19 @@ def score_all(
         result, rows = score_run(run, record.test, scoring.metric, split, n, seed, hook)
         atomic_write_jsonl(out_dir / result.predictions_file, rows)
         scored.append(result)
+    attach_in_domain(scored, record.runs, split.clean, n, seed)
     return scored, split
 
 
 def build_results(record: RunRecord, scoring: Scoring, out_dir: Path) -> dict[str, Any]:
     """Score, price and decide; write predictions and raw runs; return results.json's dict."""
     scored, split = score_all(record, scoring, out_dir)
+    knowledge = rescore_knowledge(record.knowledge, scoring.metric.score_row)
     seed = record.run.get("seed", 0)
     params = record.model.get("parameters")
     costs = cost_report(scored, len(record.test), params, scoring.prices, remote=record.remote)
     evidence = Evidence.from_run(
-        bool(record.run.get("quick")), record.audit, record.knowledge, split.n, len(split.seen)
+        bool(record.run.get("quick")), record.audit, knowledge, split.n, len(split.seen)
     )
     verdict = decide(scored, seed, costs, scoring.needs, evidence, scoring.bootstrap_samples)
     versus = verdict.steps.get("versus")
@@ -113,7 +116,7 @@ def build_results(record: RunRecord, scoring: Scoring, out_dir: Path) -> dict[st
         ],
         "cost": costs.to_json(scored, versus),
         "skipped": record.skipped,
-        "knowledge": record.knowledge,
+        "knowledge": knowledge,
         "probes": record.probes,
         "backend": record.backend,
     }

@@ -36,6 +36,8 @@ class Evidence:
         data = docs.get("data") if docs and isinstance(docs.get("data"), dict) else {}
         share = data.get("share") if warn_docs and not data.get("skipped") else None
         warning = knowledge.get("warning") if isinstance(knowledge, dict) else None
+        if isinstance(knowledge, dict) and knowledge.get("data_kind") == "format":
+            warning = None  # SliCK's new-facts warning does not apply to a format
         return cls(
             quick=quick,
             n_test=n_test,

@@ -4,7 +4,12 @@ Three kinds: `answerable` (a question with reference answers), `unanswerable` (n
 the answer; the model should say so) and `general` (simple facts the base model gets right:
 the forgetting probe). A task may add its own items in `probes.jsonl`, one JSON object a
 line: {"question": ..., "answers": [...]} is answerable, {"question": ..., "answerable":
-false} is unanswerable, and "kind": "general" puts an item with answers in the forgetting set.
+false} is unanswerable, and "kind": "general" puts an item with answers in the general-knowledge
+set. A general item may add "options": the right answer first, then at least one plausible wrong
+one of the same kind ("options": ["Canberra", "Sydney", "Melbourne", "Perth"]), and a "stem",
+the start of a reply the options complete ("stem": "The capital of Australia is"); with
+options it is also scored by likelihood (knowledge_retained), without only by generation
+(open_questions).
 They are probed in addition to the shipped items (set a shipped count to 0 to use only yours).
 """
 
@@ -32,6 +37,8 @@ class ProbeItem:
     question: str
     answers: tuple[str, ...] = ()
     source: str = ""
+    options: tuple[str, ...] = ()  # general items: the right option first, then distractors
+    stem: str | None = None  # the start of the reply the options complete (a cloze)
 
 
 def parse_item(record: Any, path: Path, line: int) -> ProbeItem:
@@ -54,7 +61,25 @@ def parse_item(record: Any, path: Path, line: int) -> ProbeItem:
     if (kind == "unanswerable") == bool(answers):
         need = "no 'answers'" if kind == "unanswerable" else "at least one of 'answers'"
         raise InputError(f"a {kind} probe needs {need}", path, line)
-    return ProbeItem(kind, " ".join(question.split()), tuple(answers), f"{path.name}:{line}")
+    options = _options(record.get("options"), kind, path, line)
+    stem = record.get("stem")
+    if stem is not None and (not isinstance(stem, str) or not stem.strip() or not options):
+        raise InputError("'stem' must be a non-empty string, with 'options'", path, line)
+    question = " ".join(question.split())
+    stem = " ".join(stem.split()) if stem else None
+    return ProbeItem(kind, question, tuple(answers), f"{path.name}:{line}", options, stem)
+
+
+def _options(value: Any, kind: str, path: Path, line: int) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if kind != "general":
+        raise InputError("only a general item takes 'options'", path, line)
+    if not isinstance(value, list) or not all(isinstance(o, str) and o.strip() for o in value):
+        raise InputError("'options' must be a list of non-empty strings", path, line)
+    if len(value) < 2 or len({o.strip().lower() for o in value}) < len(value):
+        raise InputError("'options' needs the right answer and at least one other", path, line)
+    return tuple(value)
 
 
 def read_probe_file(path: Path) -> list[ProbeItem]:

@@ -1,4 +1,4 @@
-"""The model calls: probe questions through a LanguageModel, and SliCK's few-shot oracle."""
+"""The model calls: probe questions through a LanguageModel, and SliCK's few-shot answers."""
 
 from __future__ import annotations
 
@@ -111,7 +111,8 @@ class ModelOracle:
         shots = self.exemplars(query.prompt, index)
         return few_shot(self.instruction, shots, self.train[index])
 
-    def __call__(self, queries: Sequence[Query]) -> list[bool]:
+    def texts(self, queries: Sequence[Query]) -> list[str]:
+        """The answer text per query (SliCK's `Answerer`): no scoring here."""
         texts: dict[Query, str] = {}
         # One call per exemplar set and decoding mode: every prompt in a call shares the
         # few-shot prefix, whose KV cache is then computed once.
@@ -121,7 +122,11 @@ class ModelOracle:
             groups.setdefault((q.sample is None, key), []).append(q)
         for (is_greedy, _), group in groups.items():
             texts.update(zip(group, self._answer(group, is_greedy), strict=True))
-        return [self._right(q, texts[q]) for q in queries]
+        return [texts[q] for q in queries]
+
+    def __call__(self, queries: Sequence[Query]) -> list[bool]:
+        """Correctness per query under the task's metric (SliCK's `Oracle`)."""
+        return [self._right(q, t) for q, t in zip(queries, self.texts(queries), strict=True)]
 
     def _answer(self, group: list[Query], is_greedy: bool) -> list[str]:
         convos = [self.messages(q) for q in group]

@@ -272,52 +272,104 @@ def lr_sweep_plot(strategies: list[dict]) -> Plot | None:
 
 
 PROBE_LABELS = {
+    "knowledge_retained": "knowledge retained (likelihood)",
+    "open_questions": "answers open questions",
+    # Runs before the likelihood probe: the same generation probe, under its old name.
+    "forgetting": "general knowledge by generation (older run)",
     "answerable_accuracy": "answerable accuracy",
     "fabrication_rate": "fabrication rate (lower is better)",
     "abstention_rate": "abstention rate",
-    "forgetting": "general knowledge kept",
+    "in_domain_fabrication": "task: confident wrong (lower is better)",
+    "in_domain_abstention": "task: declined or hedged",
 }
+CHANCE = "#cf222e"
 
 
-def probes_plot(strategies: list[dict]) -> Plot | None:
-    """Before vs after fine-tuning for each probe, per fine-tuned strategy."""
+@dataclass(frozen=True)
+class ProbeBar:
+    """One probe measure of one fine-tune: its label, before and after, and the score of
+    guessing where that is not 0 (multiple choice)."""
+
+    strategy: str
+    key: str
+    label: str
+    before: float
+    after: float
+    chance: float | None = None
+
+
+def probe_rows(strategies: list[dict]) -> list[ProbeBar]:
+    """One bar pair per probe measure and fine-tune, in reading order."""
     rows = []
     for s in strategies:
         probes = (s.get("details") or {}).get("probes")
         if not isinstance(probes, dict):
             continue
-        for key, value in probes.items():
+        # Known probes in reading order, then any others (newer keys) as they come.
+        keys = [k for k in PROBE_LABELS if k in probes]
+        keys += [k for k in probes if k not in PROBE_LABELS]
+        for key in keys:
+            value = probes[key]
             if not isinstance(value, dict) or "diff" not in value:  # e.g. seconds, examples
                 continue
             before, after = _num(value.get("before")), _num(value.get("after"))
-            if before is not None and after is not None:
-                label = f"{s.get('name', '?')}: {PROBE_LABELS.get(key, key)}"
-                lo, hi = _num(value.get("ci_low")), _num(value.get("ci_high"))
-                if lo is not None and hi is not None:
-                    label += f"\nchange {after - before:+.2f} (95% CI {lo:+.2f} to {hi:+.2f})"
-                rows.append((label, before, after))
+            if before is None or after is None:
+                continue
+            name = str(s.get("name", "?"))
+            label = f"{name}: {PROBE_LABELS.get(key, key)}"
+            if value.get("room"):
+                label += " (no room: see table)"
+            lo, hi = _num(value.get("ci_low")), _num(value.get("ci_high"))
+            if lo is not None and hi is not None:
+                label += f"\nchange {after - before:+.2f} (95% CI {lo:+.2f} to {hi:+.2f})"
+            rows.append(ProbeBar(name, key, label, before, after, _num(value.get("chance"))))
+    return rows
+
+
+def probes_caption(rows: list[ProbeBar]) -> str:
+    """What the two general-knowledge measures mean, for the measures this run has."""
+    keys = {r.key for r in rows}
+    said = ["Hallucination and forgetting probes on the base model and after fine-tuning."]
+    if "knowledge_retained" in keys:
+        said.append(
+            "Knowledge retained picks, by likelihood, the right answer among same-kind options:"
+            " a drop is forgetting. Answers open questions asks the model to write the answer:"
+            " a drop while knowledge is retained is format takeover (the model answers"
+            " everything in the task's format), not forgetting."
+        )
+    if any(r.chance is not None for r in rows):
+        said.append("Dotted red: what guessing scores on the multiple choice.")
+    if "forgetting" in keys:
+        said.append(
+            "Runs before the likelihood probe measured general knowledge by generation only,"
+            " which a change of answer format alone can empty."
+        )
+    return " ".join(said)
+
+
+def probes_plot(strategies: list[dict]) -> Plot | None:
+    """Before vs after fine-tuning for each probe, per fine-tuned strategy."""
+    rows = probe_rows(strategies)
     if not rows:
         return None
     fig, ax = _figure(7.5, 0.6 * len(rows) + 1.2)
     ys = list(range(len(rows)))[::-1]
-    ax.barh(
-        [y + 0.18 for y in ys],
-        [r[1] for r in rows],
-        height=0.34,
-        color=MUTED,
-        label="before (base model)",
-    )
-    ax.barh(
-        [y - 0.18 for y in ys],
-        [r[2] for r in rows],
-        height=0.34,
-        color=OTHER,
-        label="after fine-tuning",
-    )
-    ax.set_yticks(ys, [r[0] for r in rows])
-    fig.legend(loc="outside lower center", ncols=2, frameon=False)
-    ax.set_xlabel("rate")
-    caption = "Hallucination and forgetting probes on the base model and after fine-tuning."
+    ax.barh([y + 0.18 for y in ys], [r.before for r in rows], height=0.34, color=MUTED,
+            label="before (base model)")  # fmt: skip
+    ax.barh([y - 0.18 for y in ys], [r.after for r in rows], height=0.34, color=OTHER,
+            label="after fine-tuning")  # fmt: skip
+    marked = [(y, r.chance) for y, r in zip(ys, rows, strict=True) if r.chance is not None]
+    for k, (y, chance) in enumerate(marked):
+        ax.vlines(chance, y - 0.45, y + 0.45, colors=CHANCE, linestyles=":", linewidth=1.5,
+                  label="chance (multiple choice)" if k == 0 else None)  # fmt: skip
+    for y, above, below in zip(ys[1:], rows, rows[1:], strict=False):
+        if above.strategy != below.strategy:  # a rule between fine-tunes
+            ax.axhline(y + 0.5, color="#d0d7de", linewidth=1)
+    ax.set_yticks(ys, [r.label for r in rows])
+    ax.set_xlim(0, 1.05)
+    fig.legend(loc="outside lower center", ncols=3, frameon=False)
+    ax.set_xlabel("share of probe questions")
+    caption = probes_caption(rows)
     return Plot("plot-probes", "Hallucination and forgetting", caption, to_svg(fig, "plot-probes"))
 
 

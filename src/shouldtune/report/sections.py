@@ -16,10 +16,14 @@ from ..core.verdict import probe_is_harmful
 DASH = "–"
 CATEGORY_ORDER = ("HighlyKnown", "MaybeKnown", "WeaklyKnown", "Unknown")
 PROBE_ROWS = {
+    "knowledge_retained": "general knowledge retained (likelihood, multiple choice)",
+    "open_questions": "still answers open questions (generation)",
+    "forgetting": "general-knowledge accuracy (forgetting)",  # older runs: by generation
     "answerable_accuracy": "answerable accuracy",
     "fabrication_rate": "fabrication rate (unanswerable questions answered anyway)",
-    "abstention_rate": "abstention rate",
-    "forgetting": "general-knowledge accuracy (forgetting)",
+    "abstention_rate": "abstention rate (declined or hedged)",
+    "in_domain_fabrication": "task questions answered confidently and wrongly",
+    "in_domain_abstention": "task questions declined or hedged",
 }
 COST_NOTES = (("seconds_per_request", "seconds per request"), ("flops", "FLOPs"))
 FLOP_PREFIXES = ((1e18, "E"), (1e15, "P"), (1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "k"))
@@ -342,13 +346,18 @@ def _knowledge(k: dict) -> dict[str, Any] | None:
     ]
     if _finite(k.get("temperature")) is not None and _finite(k.get("samples")):
         settings[-1] += f" at temperature {k['temperature']:g}"
+    kind = k.get("data_kind")
     return {
         "categories": [(str(c), _count(categories[c])) for c in names],
         "n_examples": _count(k.get("n_examples")),
         "unknown_share": _percent(k.get("unknown_share")),
         "settings": ", ".join(settings),
         "seconds": _fmt(k.get("seconds"), ",.1f"),
+        "cached": bool(k.get("cached")),
         "warning": str(k.get("warning") or ""),
+        "data_kind": str(kind) if kind in ("format", "facts") else "",
+        "data_kind_reason": str(k.get("data_kind_reason") or ""),
+        "note": str(k.get("note") or ""),
     }
 
 
@@ -369,11 +378,18 @@ def _probe_set(probes: dict) -> str:
 def _probe_table(s: dict) -> dict[str, Any]:
     probes = s["details"]["probes"]
     seconds = _dict(probes.get("seconds"))
+    name = str(s.get("name", "?"))
+    rows = [_probe_row(k, probes[k]) for k in PROBE_ROWS if isinstance(probes.get(k), dict)]
+    notes = [f"{r['label']}: {r['room']}." for r in rows if r["room"]]
+    if probes.get("in_domain_note"):
+        notes.append(f"Task questions not compared: {probes['in_domain_note']}.")
+    finding = _format_takeover(name, probes)
     return {
-        "name": str(s.get("name", "?")),
-        "rows": [_probe_row(k, probes[k]) for k in PROBE_ROWS if isinstance(probes.get(k), dict)],
+        "name": name,
+        "rows": rows,
         "skipped": str(probes.get("skipped") or ""),
         "seconds": _fmt(seconds.get("after"), ",.1f"),
+        "notes": ([finding] if finding else []) + notes,
     }
 
 
@@ -386,7 +402,29 @@ def _probe_row(key: str, m: dict) -> dict[str, Any]:
         "ci": _ci(m, "+.3f", " to "),
         "n": _count(m.get("n")),
         "harmful": probe_is_harmful(key, m),
+        "room": str(m.get("room") or ""),
     }
+
+
+def _dropped(m: Any) -> bool:
+    """The 95% CI of after - before lies below zero."""
+    hi = _finite(_dict(m).get("ci_high"))
+    return hi is not None and hi < 0
+
+
+def _format_takeover(name: str, probes: dict) -> str:
+    """Open questions significantly worse while the likelihood ranking is not: the model still
+    knows, it just answers everything in the task's format."""
+    kept, opened = _dict(probes.get("knowledge_retained")), _dict(probes.get("open_questions"))
+    if not kept or not _dropped(opened) or _dropped(kept):
+        return ""
+    return (
+        f"Format takeover: {name} no longer answers open questions"
+        f" ({_fmt(opened.get('before'), '.2f')} to {_fmt(opened.get('after'), '.2f')}) but still"
+        f" ranks the right answers as before ({_fmt(kept.get('before'), '.2f')} to"
+        f" {_fmt(kept.get('after'), '.2f')} by likelihood): it has not forgotten, it answers"
+        " everything in this task's format. Serve it only for this task."
+    )
 
 
 def all_sections(results: dict) -> dict[str, Any]:
