@@ -10,9 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..core.stats import CONFIDENCE
-from .numbers import DASH, amount
-from .numbers import finite as _finite
-from .numbers import num as _fmt
+from .numbers import DASH, amount, finite, num
 from .sections import _dict, _dicts, _strategies
 
 YES, NO = "✓", "✗"
@@ -32,7 +30,7 @@ def _need_value(key: str, value: Any) -> str:
         return "not stated"
     if isinstance(value, bool):
         return "yes" if value else "no"
-    v = _finite(value)
+    v = finite(value)
     return DASH if v is None else f"{v:,.3g}" if v < 10 else f"{v:,.0f}"
 
 
@@ -45,18 +43,18 @@ def needs_section(results: dict) -> dict[str, Any] | None:
         return None
     needs = _dict(results.get("needs"))
     currency = str(_dict(_dict(results.get("cost")).get("prices")).get("currency") or "USD")
-    budget = _finite(needs.get("latency_p95_ms"))
-    floor = _finite(needs.get("min_quality"))
+    budget = finite(needs.get("latency_p95_ms"))
+    floor = finite(needs.get("min_quality"))
     rows = []
     for r in table:
         ruled = [str(x) for x in r.get("ruled_out") or []]
         rows.append(
             {
                 "name": str(r.get("name", "?")),
-                "quality": f"{_fmt(r.get('score'), '.3f')} ({_fmt(r.get('ci_low'), '.3f')}–"
-                f"{_fmt(r.get('ci_high'), '.3f')})",
+                "quality": f"{num(r.get('score'), '.3f')} ({num(r.get('ci_low'), '.3f')}–"
+                f"{num(r.get('ci_high'), '.3f')})",
                 "quality_ok": YES if r.get("quality_ok") else NO,
-                "latency": f"{_fmt(r.get('p95_ms'), ',.0f')} ms"
+                "latency": f"{num(r.get('p95_ms'), ',.0f')} ms"
                 + ("" if budget is None else f" {YES if r.get('latency_ok') else NO}"),
                 "control": ("hosted" if r.get("hosted") else "local")
                 + (f" {YES if r.get('control_ok') else NO}" if needs.get("self_hosted") else ""),
@@ -98,14 +96,12 @@ def scores_section(results: dict) -> dict[str, Any] | None:
         rows.append(
             {
                 "name": str(s.get("name", "?")),
-                "clean": _fmt(q.get("score"), ".3f"),
-                "seen": _fmt(seen.get("score"), ".3f") if seen else DASH,
-                "all": _fmt(_dict(subsets.get("all")).get("score"), ".3f"),
-                "contains": _fmt(lenient.get("contains"), ".3f"),
-                "token_f1": _fmt(lenient.get("token_f1"), ".3f"),
-                "in_context": _fmt(retrieval.get("answer_in_context"), ".0%")
-                if retrieval
-                else DASH,
+                "clean": num(q.get("score"), ".3f"),
+                "seen": num(seen.get("score"), ".3f") if seen else DASH,
+                "all": num(_dict(subsets.get("all")).get("score"), ".3f"),
+                "contains": num(lenient.get("contains"), ".3f"),
+                "token_f1": num(lenient.get("token_f1"), ".3f"),
+                "in_context": num(retrieval.get("answer_in_context"), ".0%") if retrieval else DASH,
             }
         )
     if not rows or not (seen_any or lenient_any):

@@ -45,3 +45,20 @@ def clamp01(value: Any) -> float:
     """A share for drawing (bar widths): clamped to [0, 1], 0 when missing."""
     v = finite(value)
     return 0.0 if v is None else min(1.0, max(0.0, v))
+
+
+def percent(value: Any) -> str:
+    v = finite(value)
+    return DASH if v is None else f"{100 * v:.0f}%"
+
+
+FLOP_PREFIXES = ((1e18, "E"), (1e15, "P"), (1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "k"))
+
+
+def flops(value: Any) -> str:
+    """3 significant digits with an SI prefix: "1.23 TFLOP"."""
+    v = finite(value)
+    if v is None:
+        return DASH
+    scale, prefix = next(((s, p) for s, p in FLOP_PREFIXES if abs(v) >= s), (1.0, ""))
+    return f"{v / scale:.3g} {prefix}FLOP"

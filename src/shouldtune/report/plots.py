@@ -7,11 +7,9 @@ SVG is checked for anything executable before it is embedded (see `safe_svg`).
 from __future__ import annotations
 
 import io
-import math
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
 import matplotlib
 
@@ -19,6 +17,8 @@ matplotlib.use("Agg")  # before pyplot is ever imported anywhere: no GUI backend
 
 from matplotlib.axes import Axes  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
+
+from .numbers import finite  # noqa: E402
 
 RECOMMENDED = "#1a7f37"
 OTHER = "#0969da"
@@ -45,12 +45,6 @@ class Plot:
     title: str
     caption: str
     svg: str
-
-
-def _num(value: Any) -> float | None:
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-        return None
-    return float(value)
 
 
 def safe_svg(svg: str) -> str:
@@ -93,10 +87,10 @@ def _figure(width: float, height: float) -> tuple[Figure, Axes]:
 
 def _quality(s: dict) -> tuple[float, float, float] | None:
     q = s.get("quality") or {}
-    score = _num(q.get("score"))
+    score = finite(q.get("score"))
     if score is None:
         return None
-    lo, hi = _num(q.get("ci_low")), _num(q.get("ci_high"))
+    lo, hi = finite(q.get("ci_low")), finite(q.get("ci_high"))
     return score, score if lo is None else lo, score if hi is None else hi
 
 
@@ -106,17 +100,17 @@ def cost_axis(strategies: list[dict]) -> tuple[str, Callable[[dict], float | Non
     def per_1k(s: dict) -> float | None:
         cost = s.get("cost")
         if isinstance(cost, dict):
-            if _num(cost.get("cost_per_1k_requests")) is not None:  # core/cost.py's pick
-                return _num(cost["cost_per_1k_requests"])
+            if finite(cost.get("cost_per_1k_requests")) is not None:  # core/cost.py's pick
+                return finite(cost["cost_per_1k_requests"])
             for key, value in cost.items():
-                if "1k" in str(key) and _num(value) is not None:
-                    return _num(value)
+                if "1k" in str(key) and finite(value) is not None:
+                    return finite(value)
             return None
-        return _num(cost)
+        return finite(cost)
 
     if strategies and all(per_1k(s) is not None for s in strategies):
         return "cost per 1k requests", per_1k
-    return "p50 latency per request (ms)", lambda s: _num((s.get("latency_ms") or {}).get("p50"))
+    return "p50 latency per request (ms)", lambda s: finite((s.get("latency_ms") or {}).get("p50"))
 
 
 def scatter_plot(strategies: list[dict], recommended: str | None, metric: str) -> Plot | None:
@@ -188,7 +182,7 @@ def latency_plot(strategies: list[dict]) -> Plot | None:
     rows = []
     for s in strategies:
         lat = s.get("latency_ms") or {}
-        p50, p95 = _num(lat.get("p50")), _num(lat.get("p95"))
+        p50, p95 = finite(lat.get("p50")), finite(lat.get("p95"))
         if p50 is not None:
             rows.append((str(s.get("name", "?")), p50, p95 if p95 is not None else p50))
     if not rows:
@@ -232,11 +226,15 @@ def learning_curve_plot(strategies: list[dict]) -> Plot | None:
 
 
 def _curve_point(p: dict) -> tuple[float, float, float, float] | None:
-    x = _num(p.get("n_train")) if _num(p.get("n_train")) is not None else _num(p.get("fraction"))
-    y = _num(p.get("score"))
+    x = (
+        finite(p.get("n_train"))
+        if finite(p.get("n_train")) is not None
+        else finite(p.get("fraction"))
+    )
+    y = finite(p.get("score"))
     if x is None or y is None:
         return None
-    lo, hi = _num(p.get("ci_low")), _num(p.get("ci_high"))
+    lo, hi = finite(p.get("ci_low")), finite(p.get("ci_high"))
     return x, y, y if lo is None else lo, y if hi is None else hi
 
 
@@ -248,14 +246,16 @@ def lr_sweep_plot(strategies: list[dict]) -> Plot | None:
         if not isinstance(rows, list):
             continue
         pts = sorted(
-            (_num(r.get("learning_rate")), _num(r.get("dev_loss")))
+            (finite(r.get("learning_rate")), finite(r.get("dev_loss")))
             for r in rows
             if isinstance(r, dict)
-            and _num(r.get("learning_rate"))
-            and _num(r.get("dev_loss")) is not None
+            and finite(r.get("learning_rate"))
+            and finite(r.get("dev_loss")) is not None
         )
         if pts:
-            sweeps.append((str(s.get("name", "?")), pts, _num(details.get("learning_rate_chosen"))))
+            sweeps.append(
+                (str(s.get("name", "?")), pts, finite(details.get("learning_rate_chosen")))
+            )
     if not sweeps:
         return None
     fig, ax = _figure(7.5, 3.6)
@@ -312,17 +312,17 @@ def probe_rows(strategies: list[dict]) -> list[ProbeBar]:
             value = probes[key]
             if not isinstance(value, dict) or "diff" not in value:  # e.g. seconds, examples
                 continue
-            before, after = _num(value.get("before")), _num(value.get("after"))
+            before, after = finite(value.get("before")), finite(value.get("after"))
             if before is None or after is None:
                 continue
             name = str(s.get("name", "?"))
             label = f"{name}: {PROBE_LABELS.get(key, key)}"
             if value.get("room"):
                 label += " (no room: see table)"
-            lo, hi = _num(value.get("ci_low")), _num(value.get("ci_high"))
+            lo, hi = finite(value.get("ci_low")), finite(value.get("ci_high"))
             if lo is not None and hi is not None:
                 label += f"\nchange {after - before:+.2f} (95% CI {lo:+.2f} to {hi:+.2f})"
-            rows.append(ProbeBar(name, key, label, before, after, _num(value.get("chance"))))
+            rows.append(ProbeBar(name, key, label, before, after, finite(value.get("chance"))))
     return rows
 
 

@@ -9,11 +9,10 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from ..core.cost import money
 from ..core.types import Traits
 from ..core.verdict import probe_is_harmful
+from .numbers import DASH, amount, count, finite, flops, num, percent, with_unit
 
-DASH = "–"
 CATEGORY_ORDER = ("HighlyKnown", "MaybeKnown", "WeaklyKnown", "Unknown")
 PROBE_ROWS = {
     "knowledge_retained": "general knowledge retained (likelihood, multiple choice)",
@@ -26,41 +25,6 @@ PROBE_ROWS = {
     "in_domain_abstention": "task questions declined or hedged",
 }
 COST_NOTES = (("seconds_per_request", "seconds per request"), ("flops", "FLOPs"))
-FLOP_PREFIXES = ((1e18, "E"), (1e15, "P"), (1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "k"))
-
-
-def _finite(value: Any) -> float | None:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return None
-    return float(value) if math.isfinite(value) else None
-
-
-def _fmt(value: Any, spec: str) -> str:
-    v = _finite(value)
-    return DASH if v is None else format(v, spec)
-
-
-def _money(value: Any, currency: str) -> str:
-    v = _finite(value)
-    return DASH if v is None else money(v, currency)
-
-
-def _flops(value: Any) -> str:
-    v = _finite(value)
-    if v is None:
-        return DASH
-    scale, prefix = next(((s, p) for s, p in FLOP_PREFIXES if abs(v) >= s), (1.0, ""))
-    return f"{v / scale:.3g} {prefix}FLOP"
-
-
-def _unit(value: Any, spec: str, unit: str) -> str:
-    v = _finite(value)
-    return "" if v is None else f"{format(v, spec)} {unit}"
-
-
-def _count(value: Any) -> str:
-    v = _finite(value)
-    return DASH if v is None else f"{v:,.0f}"
 
 
 def _days(value: float) -> str:
@@ -69,13 +33,8 @@ def _days(value: float) -> str:
     return f"{value:.1f}" if value >= 0.1 else f"{value:.2g}"
 
 
-def _percent(value: Any) -> str:
-    v = _finite(value)
-    return DASH if v is None else f"{100 * v:.0f}%"
-
-
 def _ci(row: dict, spec: str, sep: str) -> str:
-    lo, hi = _finite(row.get("ci_low")), _finite(row.get("ci_high"))
+    lo, hi = finite(row.get("ci_low")), finite(row.get("ci_high"))
     return DASH if lo is None or hi is None else f"{format(lo, spec)}{sep}{format(hi, spec)}"
 
 
@@ -126,26 +85,26 @@ def _cost_row(s: dict, currency: str) -> dict[str, str]:
     # Priced at the API: what the same requests cost in measured time on your machine. (The
     # API figure of a machine-priced fine-tune or no-LLM baseline is not a real option.)
     machine = c.get("machine_cost_per_1k_requests")
-    if basis == "api" and _finite(machine) is not None:
-        basis += f" (machine: {_money(machine, currency)})"
+    if basis == "api" and finite(machine) is not None:
+        basis += f" (machine: {amount(machine, currency)})"
     return {
         "name": str(s.get("name", "?")),
-        "per_1k": _money(c.get("cost_per_1k_requests"), currency),
+        "per_1k": amount(c.get("cost_per_1k_requests"), currency),
         "basis": basis or DASH,
-        "seconds": _fmt(c.get("seconds_per_request"), ".3g"),
-        "flops": _flops(c.get("flops_per_request")),
-        "train_s": _fmt(c.get("training_seconds"), ".1f"),
-        "train_cost": _money(c.get("training_cost"), currency),
-        "train_flops": _flops(c.get("training_flops")),
+        "seconds": num(c.get("seconds_per_request"), ".3g"),
+        "flops": flops(c.get("flops_per_request")),
+        "train_s": num(c.get("training_seconds"), ".1f"),
+        "train_cost": amount(c.get("training_cost"), currency),
+        "train_flops": flops(c.get("training_flops")),
     }
 
 
 def _break_even(b: dict, prices: dict, currency: str) -> str:
     """One sentence; empty when `requests` is neither a count nor None (never)."""
     name, versus = str(b.get("strategy", "?")), str(b.get("versus", "?"))
-    paid = f"its training ({_money(b.get('training_cost'), currency)})"
-    saving = _money(b.get("saving_per_1k_requests"), currency)
-    requests = _finite(b.get("requests"))
+    paid = f"its training ({amount(b.get('training_cost'), currency)})"
+    saving = amount(b.get("saving_per_1k_requests"), currency)
+    requests = finite(b.get("requests"))
     if requests is None:
         if b.get("requests", "missing") is not None:
             return ""
@@ -157,22 +116,22 @@ def _break_even(b: dict, prices: dict, currency: str) -> str:
         f"{name} pays back {paid} against {versus} after {requests:,.0f} requests"
         f" (saving {saving} per 1,000 requests"
     )
-    days, per_day = _finite(b.get("days_at_volume")), _finite(prices.get("requests_per_day"))
+    days, per_day = finite(b.get("days_at_volume")), finite(prices.get("requests_per_day"))
     if days is not None and per_day:
         said += f"; {_days(days)} days at your volume of {per_day:,.0f} requests a day"
     return said + ")."
 
 
 def _price_lines(prices: dict, currency: str) -> list[str]:
-    lines = [f"machine time: {_money(prices.get('per_hour'), currency)} per hour"]
+    lines = [f"machine time: {amount(prices.get('per_hour'), currency)} per hour"]
     api_in, api_out = prices.get("api_input_per_million"), prices.get("api_output_per_million")
-    if _finite(api_in) is not None or _finite(api_out) is not None:
+    if finite(api_in) is not None or finite(api_out) is not None:
         lines.append(
-            f"hosted API: {_money(api_in or 0.0, currency)} per million input tokens,"
-            f" {_money(api_out or 0.0, currency)} per million output tokens"
+            f"hosted API: {amount(api_in or 0.0, currency)} per million input tokens,"
+            f" {amount(api_out or 0.0, currency)} per million output tokens"
         )
-    if _finite(prices.get("requests_per_day")) is not None:
-        lines.append(f"volume: {_count(prices['requests_per_day'])} requests a day")
+    if finite(prices.get("requests_per_day")) is not None:
+        lines.append(f"volume: {count(prices['requests_per_day'])} requests a day")
     return lines
 
 
@@ -206,16 +165,16 @@ def _training_facts(details: dict) -> list[tuple[str, str]]:
         ("method", str(details.get("method") or "")),
         ("trainable parameters", _parameters(t)),
         ("training examples", _examples(details)),
-        ("training tokens", _count(t.get("train_tokens")) if "train_tokens" in t else ""),
-        ("throughput", _unit(t.get("tokens_per_s"), ",.1f", "tokens/s")),
+        ("training tokens", count(t.get("train_tokens")) if "train_tokens" in t else ""),
+        ("throughput", with_unit(t.get("tokens_per_s"), ",.1f", "tokens/s")),
         ("epochs run", _epochs(t)),
-        ("learning rate", _fmt(details.get("learning_rate_chosen"), "g")),
-        ("final train loss", _fmt(t.get("final_train_loss"), ".4f")),
+        ("learning rate", num(details.get("learning_rate_chosen"), "g")),
+        ("final train loss", num(t.get("final_train_loss"), ".4f")),
         ("final dev loss", _dev_loss(t)),
         ("stopped early", ("yes" if t["stopped_early"] else "no") if "stopped_early" in t else ""),
         ("padding waste", _padding(t)),
         ("peak memory", _memory(t)),
-        ("resumed at step", _count(t.get("resumed_at_step"))),
+        ("resumed at step", count(t.get("resumed_at_step"))),
         ("time", _times(details.get("seconds"))),
         ("saved to", str(details.get("saved_to") or "")),
     ]
@@ -223,7 +182,7 @@ def _training_facts(details: dict) -> list[tuple[str, str]]:
 
 
 def _parameters(t: dict) -> str:
-    trainable, total = _finite(t.get("trainable_parameters")), _finite(t.get("total_parameters"))
+    trainable, total = finite(t.get("trainable_parameters")), finite(t.get("total_parameters"))
     if trainable is None:
         return ""
     if not total:
@@ -232,19 +191,19 @@ def _parameters(t: dict) -> str:
 
 
 def _examples(details: dict) -> str:
-    n = _count(details.get("train_examples"))
-    dev = _finite(details.get("dev_examples"))
+    n = count(details.get("train_examples"))
+    dev = finite(details.get("dev_examples"))
     return n if dev is None or n == DASH else f"{n} (plus {dev:,.0f} held out for dev loss)"
 
 
 def _epochs(t: dict) -> str:
-    epochs = _fmt(t.get("epochs_run"), ".2g")
-    steps = _finite(t.get("steps"))
+    epochs = num(t.get("epochs_run"), ".2g")
+    steps = finite(t.get("steps"))
     return epochs if steps is None or epochs == DASH else f"{epochs} ({steps:,.0f} steps)"
 
 
 def _dev_loss(t: dict) -> str:
-    final, best = _finite(t.get("final_dev_loss")), _finite(t.get("best_dev_loss"))
+    final, best = finite(t.get("final_dev_loss")), finite(t.get("best_dev_loss"))
     if final is None:
         return ""
     if best is None or math.isclose(best, final):
@@ -253,7 +212,7 @@ def _dev_loss(t: dict) -> str:
 
 
 def _padding(t: dict) -> str:
-    bucketed, shuffled = _finite(t.get("padding_waste")), _finite(t.get("padding_waste_random"))
+    bucketed, shuffled = finite(t.get("padding_waste")), finite(t.get("padding_waste_random"))
     if bucketed is None:
         return ""
     said = f"{100 * bucketed:.1f}% with length-bucketed batches"
@@ -262,9 +221,9 @@ def _padding(t: dict) -> str:
 
 def _memory(t: dict) -> str:
     parts = []
-    if _finite(t.get("peak_rss_mb")):
+    if finite(t.get("peak_rss_mb")):
         parts.append(f"{t['peak_rss_mb']:,.0f} MB RSS")
-    if _finite(t.get("peak_gpu_mb")):
+    if finite(t.get("peak_gpu_mb")):
         parts.append(f"{t['peak_gpu_mb']:,.0f} MB GPU")
     return ", ".join(parts)
 
@@ -273,25 +232,25 @@ def _times(seconds: Any) -> str:
     parts = [
         f"{str(k).replace('_', ' ')} {v:,.1f} s"
         for k, v in _dict(seconds).items()
-        if _finite(v) is not None
+        if finite(v) is not None
     ]
     return ", ".join(parts)
 
 
 def _sweep_rows(details: dict) -> list[dict[str, Any]]:
-    chosen = _finite(details.get("learning_rate_chosen"))
+    chosen = finite(details.get("learning_rate_chosen"))
     rows = []
     for r in _dicts(details.get("lr_sweep")):
-        rate = _finite(r.get("learning_rate"))
+        rate = finite(r.get("learning_rate"))
         rows.append(
             {
-                "rate": _fmt(rate, "g"),
+                "rate": num(rate, "g"),
                 # The sweep stores None for a loss that was NaN or infinite.
                 "dev_loss": "not finite"
                 if "dev_loss" in r and r["dev_loss"] is None
-                else _fmt(r.get("dev_loss"), ".4f"),
-                "steps": _count(r.get("steps")),
-                "seconds": _fmt(r.get("seconds"), ".1f"),
+                else num(r.get("dev_loss"), ".4f"),
+                "steps": count(r.get("steps")),
+                "seconds": num(r.get("seconds"), ".1f"),
                 "chosen": rate is not None and chosen is not None and math.isclose(rate, chosen),
             }
         )
@@ -301,9 +260,9 @@ def _sweep_rows(details: dict) -> list[dict[str, Any]]:
 def _curve_rows(details: dict) -> list[dict[str, str]]:
     return [
         {
-            "fraction": _percent(p.get("fraction")),
-            "n": _count(p.get("n_train")),
-            "score": _fmt(p.get("score"), ".3f"),
+            "fraction": percent(p.get("fraction")),
+            "n": count(p.get("n_train")),
+            "score": num(p.get("score"), ".3f"),
             "ci": _ci(p, ".3f", "–"),
         }
         for p in _dicts(details.get("learning_curve"))
@@ -340,19 +299,19 @@ def _knowledge(k: dict) -> dict[str, Any] | None:
         c for c in categories if c not in CATEGORY_ORDER
     ]
     settings = [
-        f"{_count(k[key])} {label}"
+        f"{count(k[key])} {label}"
         for key, label in (("prompts", "few-shot prompts"), ("samples", "samples"))
-        if _finite(k.get(key)) is not None
+        if finite(k.get(key)) is not None
     ]
-    if _finite(k.get("temperature")) is not None and _finite(k.get("samples")):
+    if finite(k.get("temperature")) is not None and finite(k.get("samples")):
         settings[-1] += f" at temperature {k['temperature']:g}"
     kind = k.get("data_kind")
     return {
-        "categories": [(str(c), _count(categories[c])) for c in names],
-        "n_examples": _count(k.get("n_examples")),
-        "unknown_share": _percent(k.get("unknown_share")),
+        "categories": [(str(c), count(categories[c])) for c in names],
+        "n_examples": count(k.get("n_examples")),
+        "unknown_share": percent(k.get("unknown_share")),
         "settings": ", ".join(settings),
-        "seconds": _fmt(k.get("seconds"), ",.1f"),
+        "seconds": num(k.get("seconds"), ",.1f"),
         "cached": bool(k.get("cached")),
         "warning": str(k.get("warning") or ""),
         "data_kind": str(kind) if kind in ("format", "facts") else "",
@@ -362,15 +321,15 @@ def _knowledge(k: dict) -> dict[str, Any] | None:
 
 
 def _probe_set(probes: dict) -> str:
-    items = {k: v for k, v in _dict(probes.get("items")).items() if _finite(v) is not None}
+    items = {k: v for k, v in _dict(probes.get("items")).items() if finite(v) is not None}
     if not items:
         return ""
     kinds = {"general": "general-knowledge"}
-    said = ", ".join(f"{_count(n)} {kinds.get(k, k)}" for k, n in items.items()) + " questions"
-    custom = _finite(probes.get("custom_items"))
+    said = ", ".join(f"{count(n)} {kinds.get(k, k)}" for k, n in items.items()) + " questions"
+    custom = finite(probes.get("custom_items"))
     if custom:
         said += f" ({custom:,.0f} from probes.jsonl)"
-    if _finite(probes.get("base_seconds")) is not None:
+    if finite(probes.get("base_seconds")) is not None:
         said += f"; the base model answered them in {probes['base_seconds']:,.1f} s"
     return said + (" (quick mode)" if probes.get("quick") else "")
 
@@ -388,7 +347,7 @@ def _probe_table(s: dict) -> dict[str, Any]:
         "name": name,
         "rows": rows,
         "skipped": str(probes.get("skipped") or ""),
-        "seconds": _fmt(seconds.get("after"), ",.1f"),
+        "seconds": num(seconds.get("after"), ",.1f"),
         "notes": ([finding] if finding else []) + notes,
     }
 
@@ -396,11 +355,11 @@ def _probe_table(s: dict) -> dict[str, Any]:
 def _probe_row(key: str, m: dict) -> dict[str, Any]:
     return {
         "label": PROBE_ROWS[key],
-        "before": _fmt(m.get("before"), ".3f"),
-        "after": _fmt(m.get("after"), ".3f"),
-        "change": _fmt(m.get("diff"), "+.3f"),
+        "before": num(m.get("before"), ".3f"),
+        "after": num(m.get("after"), ".3f"),
+        "change": num(m.get("diff"), "+.3f"),
         "ci": _ci(m, "+.3f", " to "),
-        "n": _count(m.get("n")),
+        "n": count(m.get("n")),
         "harmful": probe_is_harmful(key, m),
         "room": str(m.get("room") or ""),
     }
@@ -408,7 +367,7 @@ def _probe_row(key: str, m: dict) -> dict[str, Any]:
 
 def _dropped(m: Any) -> bool:
     """The 95% CI of after - before lies below zero."""
-    hi = _finite(_dict(m).get("ci_high"))
+    hi = finite(_dict(m).get("ci_high"))
     return hi is not None and hi < 0
 
 
@@ -420,9 +379,9 @@ def _format_takeover(name: str, probes: dict) -> str:
         return ""
     return (
         f"Format takeover: {name} no longer answers open questions"
-        f" ({_fmt(opened.get('before'), '.2f')} to {_fmt(opened.get('after'), '.2f')}) but still"
-        f" ranks the right answers as before ({_fmt(kept.get('before'), '.2f')} to"
-        f" {_fmt(kept.get('after'), '.2f')} by likelihood): it has not forgotten, it answers"
+        f" ({num(opened.get('before'), '.2f')} to {num(opened.get('after'), '.2f')}) but still"
+        f" ranks the right answers as before ({num(kept.get('before'), '.2f')} to"
+        f" {num(kept.get('after'), '.2f')} by likelihood): it has not forgotten, it answers"
         " everything in this task's format. Serve it only for this task."
     )
 
