@@ -17,6 +17,7 @@ import torch
 from accelerate import Accelerator
 from accelerate.utils import DistributedDataParallelKwargs, set_seed
 from torch.utils.data import DataLoader
+from transformers import get_linear_schedule_with_warmup
 
 from ..eval.measure import PeakRss
 from .checkpoint import Checkpoints
@@ -95,15 +96,10 @@ def dev_loss(model: torch.nn.Module, samples: Sequence[Sample], pad_id: int, bat
 def _schedule(
     params: Sequence[torch.nn.Parameter], cfg: TrainConfig, total_steps: int
 ) -> tuple[torch.optim.Optimizer, torch.optim.lr_scheduler.LambdaLR]:
-    """AdamW with linear warm-up then linear decay to zero at `total_steps`."""
+    """AdamW, linear warm-up from 0 then linear decay to zero at `total_steps` (transformers')."""
     optimizer = torch.optim.AdamW(params, lr=cfg.learning_rate, weight_decay=cfg.weight_decay)
     warmup = int(total_steps * cfg.warmup_ratio)
-
-    def factor(s: int) -> float:
-        rise = (s + 1) / max(warmup, 1)
-        return min(rise, max(0.0, (total_steps - s) / max(total_steps - warmup, 1)))
-
-    return optimizer, torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
+    return optimizer, get_linear_schedule_with_warmup(optimizer, warmup, total_steps)
 
 
 class _BestWeights:
