@@ -65,6 +65,9 @@ class TrainReport:
     padding_waste_random: float = 0.0  # plain shuffled batches of the same data, for contrast
     resumed_at_step: int | None = None  # continued from a checkpoint after an interruption
     history: list[dict[str, float]] = field(default_factory=list)
+    # Dev loss at each pause (the lr sweep's rounds), apart from `history`: a paused and
+    # continued run reports the same history, early stopping and weights as an uninterrupted one.
+    pauses: list[dict[str, float]] = field(default_factory=list)
 
     def to_json(self) -> dict:
         return asdict(self)
@@ -248,13 +251,17 @@ class _Loop:
         if self.on_step:
             self.on_step(self.report.steps, self.step_limit)
 
-    def evaluate(self, epoch_pos: float, since: int) -> bool:
-        """Dev loss now; True when early stopping says stop."""
+    def measure(self) -> float:
         d = dev_loss(
             self.acc.unwrap_model(self.model), self.dev_samples, self.pad_id, self.cfg.batch_size
         )
         if self.acc.num_processes > 1:  # every rank must take the same stop decision
             d = float(self.acc.reduce(torch.tensor(d, device=self.acc.device), "mean"))
+        return d
+
+    def evaluate(self, epoch_pos: float, since: int) -> bool:
+        """Dev loss now; True when early stopping says stop."""
+        d = self.measure()
         recent = self.losses[-since:] if since else self.losses[-1:]
         self.report.history.append(
             {
@@ -271,7 +278,8 @@ class _Loop:
         """One pass over the data; True when training is over (early stop or step cap)."""
         loader = self.loader(epoch)
         eval_every = max(1, len(loader) // max(self.cfg.evals_per_epoch, 1))
-        last_eval, i = self.report.steps, 0
+        history = self.report.history  # train loss is averaged since the last evaluation
+        last_eval, i = history[-1]["step"] if history else 0, 0
         for i, batch in enumerate(loader):
             if i < skip:  # done before the resumed checkpoint
                 continue
@@ -280,12 +288,15 @@ class _Loop:
             self.step(batch)
             capped = self.report.steps >= self.step_limit
             paused = self.paused()
-            due = (i + 1) % eval_every == 0 or i + 1 == len(loader) or capped or paused
-            if self.dev_samples and due:
+            regular = (i + 1) % eval_every == 0 or i + 1 == len(loader) or capped
+            due = regular or paused
+            if self.dev_samples and regular:
                 since = self.report.steps - last_eval
                 last_eval = self.report.steps
                 if self.evaluate(epoch + (i + 1) / len(loader), since):
                     self.report.stopped_early = True
+            elif self.dev_samples and paused:  # measured only: early stopping never sees it
+                self.report.pauses.append({"step": self.report.steps, "dev_loss": self.measure()})
             if self.checkpoints and due and self.acc.sync_gradients:
                 self.checkpoints.save(self, epoch, i, len(loader))
             if capped or paused or self.report.stopped_early:
