@@ -248,6 +248,8 @@ def test_completion_loss_projects_only_target_positions(tiny_lm):
     [
         ([3.0, 2.0, 1.5], False, True),  # falling to the end
         ([3.0, 2.0, 1.995], False, False),  # last step under 1%: flat
+        ([0.1, 0.0093, 0.00035], False, False),  # -96% but 0.009 nats: nothing left (demo)
+        ([0.5, 0.23, 0.11], False, True),  # the demo's layerwise: still falling
         ([3.0, 1.5, 1.6], False, False),  # the best was earlier
         ([3.0, 2.0, 1.5], True, False),  # early stopping ended it
         ([2.0], False, True),  # one evaluation: no sign it stopped improving

@@ -40,24 +40,36 @@ def _ctx(n_train: int = 80):
 @pytest.mark.parametrize(
     ("round1", "tried"),
     [
-        (lambda lr: abs(lr - 0.001), [0.00033, 0.001, 0.003]),  # inside: no extension
-        (lambda lr: -lr, [0.00033, 0.001, 0.003, 0.009, 0.027]),  # rising: 2 steps out
-        (lambda lr: abs(lr - 0.009), [0.00033, 0.001, 0.003, 0.009, 0.027]),
-        (lambda lr: lr, [3.7e-05, 0.00011, 0.00033, 0.001, 0.003]),  # smaller: 2 down
+        (lambda lr: 1 + abs(lr - 0.001), [0.00033, 0.001, 0.003]),  # inside: no extension
+        (lambda lr: 1 - lr, [0.00033, 0.001, 0.003, 0.009, 0.027]),  # rising: 2 steps out
+        (lambda lr: 1 + abs(lr - 0.009), [0.00033, 0.001, 0.003, 0.009, 0.027]),
+        (lambda lr: 1 + lr, [3.7e-05, 0.00011, 0.00033, 0.001, 0.003]),  # smaller: 2 down
     ],
 )
-def test_grid_extends_past_an_edge_winner_then_the_best_two_get_a_second_round(
+def test_grid_extends_past_an_edge_winner_then_a_close_pair_gets_a_second_round(
     monkeypatch, round1, tried
 ):
     strategy = strategies.create("lora", {"learning_rate": 1e-3, "sweep_max_steps": 5})
     calls = _fake_rounds(monkeypatch, round1, round2=lambda lr: -lr)  # round 2: larger wins
     rows, chosen = sweep.sweep_learning_rate(strategy, *_ctx())
     assert [r["learning_rate"] for r in rows] == tried
-    finalists = sorted(tried, key=round1)[:2]
+    finalists = sorted(tried, key=round1)[:2]  # losses within 3% of each other: close
     assert [c for c in calls if c[1] == 10] == [(lr, 10) for lr in finalists]
     assert len(calls) == len(tried) + 2 and chosen == max(finalists)
     assert {r["learning_rate"] for r in rows if r["steps"] == 10} == set(finalists)
     assert all(len(r["rounds"]) == (2 if r["steps"] == 10 else 1) for r in rows)
+
+
+def test_a_clear_leader_wins_without_a_second_round(monkeypatch):
+    losses = {0.00033: 4.7, 0.001: 3.6, 0.003: 1.0}  # the runner-up 3.6x the leader's loss
+    calls = _fake_rounds(monkeypatch, losses.get, lambda lr: 0.0)
+    strategy = strategies.create("lora", {"sweep_max_steps": 5, "sweep_extend": 0})
+    rows, chosen = sweep.sweep_learning_rate(strategy, *_ctx())
+    assert chosen == 0.003 and len(calls) == 3 and {r["steps"] for r in rows} == {5}
+    leader = sweep._Candidate(1.0, [{"steps": 5, "dev_loss": 1.0}])
+    for runner_up, close in ((1.25, True), (1.26, False)):
+        other = sweep._Candidate(2.0, [{"steps": 5, "dev_loss": runner_up}])
+        assert sweep.close_call([leader, other]) is close
 
 
 def test_a_grid_the_user_chose_is_not_extended_and_one_rate_needs_no_round(monkeypatch):
