@@ -1,6 +1,7 @@
 """Generation throughput on the bundled model (SmolLM2-135M-Instruct), side by side in one run:
 
-(a) naive: transformers `model.generate`, one request at a time (greedy, stop at <|im_end|>);
+(a) naive: transformers `model.generate`, one request at a time (greedy, stop at <|im_end|>),
+    and transformers `model.generate` batched (left padding) at the largest batch size;
 (b) shouldtune's evaluation path, `LanguageModel.generate` (batched, left padding,
     length-sorted, early exit of finished rows, shared-prefix KV cache), at several batch sizes,
     plus ablations that switch one technique off at a time;
@@ -60,6 +61,29 @@ def naive(lm: LanguageModel, prompts: list[list[int]], max_new: int) -> Outputs:
         cut = next((k for k, t in enumerate(new) if t in stops), len(new))
         text = lm.tokenizer.decode(new[:cut], skip_special_tokens=True).strip()
         outs.append((text, cut + (cut < len(new))))
+    return outs
+
+
+def hf_batched(lm: LanguageModel, prompts: list[list[int]], max_new: int, batch: int) -> Outputs:
+    """transformers `generate` on batches of `batch` prompts, padded on the left."""
+    stops, pad, outs = lm.stop_ids(), lm.tokenizer.pad_token_id, []
+    for start in range(0, len(prompts), batch):
+        chunk = prompts[start : start + batch]
+        width = max(len(p) for p in chunk)
+        ids = torch.tensor([[pad] * (width - len(p)) + p for p in chunk])
+        mask = torch.tensor([[0] * (width - len(p)) + [1] * len(p) for p in chunk])
+        out = lm.model.generate(
+            input_ids=ids,
+            attention_mask=mask,
+            max_new_tokens=max_new,
+            do_sample=False,
+            eos_token_id=stops,
+            pad_token_id=pad,
+        )
+        for row in out[:, width:].tolist():
+            cut = next((k for k, t in enumerate(row) if t in stops), len(row))
+            text = lm.tokenizer.decode(row[:cut], skip_special_tokens=True).strip()
+            outs.append((text, cut + (cut < len(row))))
     return outs
 
 
@@ -144,6 +168,10 @@ def main() -> None:
     ]
     for b in args.batch_sizes:
         systems.append((f"shouldtune path, batch {b}", lambda b=b: ours(lm, convos, max_new, b)))
+    top = max(args.batch_sizes)
+    systems.append(
+        (f"transformers generate, batch {top}", lambda: hf_batched(lm, prompts, max_new, top))
+    )
     b = default_batch
     systems += [
         (
@@ -212,12 +240,22 @@ def report(measured: list[dict], args: argparse.Namespace, has_cpp: bool, batch:
         )
     )
     info = machine()
+    b1 = next(m for m in measured if m["system"] == "shouldtune path, batch 1")
+    top = max(args.batch_sizes)
+    hf_top = by.get(f"transformers generate, batch {top}")
     summary = {
         "best_shouldtune": best["system"],
         "x_naive": best["x_naive"],
         "x_llamacpp": best["x_llamacpp"],
         "target_x_naive": 4.0,
         "target_x_llamacpp": 2.0,
+        # Single-request latency (issue 15): batch-1 decoding against llama.cpp's batch 1.
+        "batch1_x_llamacpp": b1["x_llamacpp"],
+        "target_batch1_x_llamacpp": 0.5,
+        "batch1_x_transformers_generate": b1["x_naive"],
+        f"batch{top}_x_transformers_generate_batch{top}": (
+            round(by[f"shouldtune path, batch {top}"] / hf_top, 2) if hf_top else None
+        ),
         "llamacpp_installed": has_cpp,
     }
     print(f"\n{summary}\nmachine: {info}")

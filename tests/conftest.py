@@ -135,3 +135,75 @@ def make_task_dir(tmp_path) -> Callable[..., Path]:
         return root
 
     return make
+
+
+@pytest.fixture(scope="session")
+def notemplate_model_dir(tiny_model_dir, tmp_path_factory) -> Path:
+    """The tiny model as a base model ships: no chat template (plain fallback prompts) and no
+    padding token (the end-of-text token pads)."""
+    import shutil
+
+    folder = tmp_path_factory.mktemp("notemplate_model")
+    for f in tiny_model_dir.iterdir():
+        if f.is_file() and f.name != "chat_template.jinja":
+            shutil.copy(f, folder / f.name)
+    config_path = folder / "tokenizer_config.json"
+    config = json.loads(config_path.read_text(encoding="utf-8"))
+    config.pop("chat_template", None)
+    config["pad_token"] = None
+    config_path.write_text(json.dumps(config), encoding="utf-8")
+    return folder
+
+
+@pytest.fixture(scope="session")
+def notemplate_lm(notemplate_model_dir):
+    from shouldtune.models.lm import LanguageModel
+
+    lm = LanguageModel.load("plain", notemplate_model_dir)
+    assert not lm.has_chat_template()
+    return lm
+
+
+@pytest.fixture(scope="session")
+def untied_model_dir(tiny_tokenizer, tmp_path_factory) -> Path:
+    """A 2-layer random Llama whose output head is its own matrix (untied embeddings)."""
+    import torch
+    from transformers import LlamaConfig, LlamaForCausalLM
+
+    tok = tiny_tokenizer
+    config = LlamaConfig(
+        hidden_size=64,
+        intermediate_size=128,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        num_key_value_heads=2,
+        vocab_size=len(tok),
+        max_position_embeddings=512,
+        tie_word_embeddings=False,
+        initializer_range=0.2,
+        bos_token_id=tok.bos_token_id,
+        eos_token_id=tok.eos_token_id,
+        pad_token_id=tok.pad_token_id,
+    )
+    torch.manual_seed(1)
+    model = LlamaForCausalLM(config)
+    folder = tmp_path_factory.mktemp("untied_model")
+    model.save_pretrained(folder)
+    tok.save_pretrained(folder)
+    return folder
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _calibration_cache(tmp_path_factory):
+    """Speed calibrations (estimate/speed.py) go to a temporary folder, not ~/.cache: a test
+    run must not leave files in the home folder, nor reuse a developer's calibration."""
+    import os
+
+    old = os.environ.get("SHOULDTUNE_CALIBRATION")
+    folder = tmp_path_factory.mktemp("shouldtune_cache")
+    os.environ["SHOULDTUNE_CALIBRATION"] = str(folder / "calibration.json")
+    yield
+    if old is None:
+        os.environ.pop("SHOULDTUNE_CALIBRATION", None)
+    else:
+        os.environ["SHOULDTUNE_CALIBRATION"] = old

@@ -171,17 +171,18 @@ def test_conflicting_labels_exact_and_near(tmp_path):
     }
 
 
-def test_leakage_is_blocking(tmp_path):
+def test_leakage_is_scored_apart(tmp_path):
     rows = label_rows()
     test = label_test_rows()
     test.append((rows[9][0], rows[9][1]))  # exact copy of train line 10
     test.append((rows[45][0].replace("?", " now?"), rows[45][1]))  # near copy of line 46
     report = audit(tmp_path, rows, test)
     finding = report.get("leakage")
-    assert finding.severity == "blocking" and finding.count == 2
+    assert finding.severity == "warning" and finding.count == 2
     assert sources(report, "leakage") == [f"test.jsonl:{len(test) - 1}", f"test.jsonl:{len(test)}"]
     assert sources(report, "leakage", "in_train") == ["train.jsonl:10", "train.jsonl:46"]
-    assert report.exit_code(strict=False) == 1
+    assert report.test_rows["seen"] == [len(test) - 2, len(test) - 1]
+    assert report.exit_code(strict=False) == 0
 
 
 # --- single examples ----------------------------------------------------------------------
@@ -327,7 +328,7 @@ def test_exit_codes_warning_only(tmp_path):
 def test_cli_exit_codes_and_json(tmp_path, capsys):
     clean = make_task(tmp_path / "clean", label_rows(), label_test_rows())
     assert audit_command(clean, strict=True) == 0
-    leaky_test = label_test_rows() + [label_rows()[0]]
+    leaky_test = label_test_rows() + label_rows()[:30]  # 12 clean rows of 42
     leaky = make_task(tmp_path / "leaky", label_rows(), leaky_test)
     out = tmp_path / "out" / "audit.json"
     assert audit_command(leaky, json_out=out) == 1
@@ -379,7 +380,10 @@ def test_banking77_full_audit_under_60s(tmp_path):
     assert len(task.train) == 10003 and len(task.test) == 3080
     assert elapsed < 60, f"audit took {elapsed:.1f} s"
     assert report.get("label_distribution").count == 77
-    assert report.get("leakage").count > 0  # banking77 test repeats some train queries
+    leakage = report.get("leakage")
+    assert leakage.count > 0  # banking77 test repeats some train queries
+    assert leakage.severity == "warning" and not report.blocking  # scored apart, no wall
+    assert leakage.data["clean"] + leakage.data["seen"] == 3080
 
 
 def test_single_label_warns(tmp_path):

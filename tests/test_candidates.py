@@ -15,7 +15,7 @@ from shouldtune.cli.main import app
 from shouldtune.core.errors import InputError
 from shouldtune.core.metrics import load_scorer
 from shouldtune.core.taskio import load_task
-from shouldtune.eval.evaluate import evaluate
+from shouldtune.eval.evaluate import evaluate_scored as evaluate
 from shouldtune.models import hub_search
 from shouldtune.resume import strategy_identity
 from shouldtune.run import plan

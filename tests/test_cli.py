@@ -85,3 +85,23 @@ def test_run_stops_on_blocking_audit_finding(tmp_path, make_task_dir, tiny_model
     assert proc.returncode == 1
     assert "leakage" in proc.stderr and "--allow-audit-failures" in proc.stderr
     assert not out.exists()
+
+
+def test_an_outside_service_failing_mid_run_exits_3_with_a_resume_hint(monkeypatch, tmp_path):
+    from typer.testing import CliRunner
+
+    from shouldtune.cli.main import app
+    from shouldtune.core.errors import InputError, ServiceError
+    from shouldtune.models.openai_backend import BackendError
+
+    assert issubclass(BackendError, ServiceError) and not issubclass(BackendError, InputError)
+
+    def failing(task_dir, opts):
+        raise BackendError("backend local: failed 5 requests in a row (HTTP 503)")
+
+    monkeypatch.setattr("shouldtune.run.run_task", failing)
+    result = CliRunner().invoke(app, ["run", str(tmp_path)])
+    assert result.exit_code == 3
+    assert "failed 5 requests in a row" in result.output
+    assert "run the same command again to resume" in result.output
+    assert "Traceback" not in result.output

@@ -6,6 +6,7 @@ import pytest
 
 from shouldtune.core import cost
 from shouldtune.core.config import CostConfig, TaskConfig
+from shouldtune.core.needs import Needs
 from shouldtune.core.types import Quality, StrategyResult
 from shouldtune.core.verdict import decide
 
@@ -102,7 +103,7 @@ def test_break_even_against_the_recommended_alternative():
     results = [result("few_shot", eval_seconds=60.0), lora(eval_seconds=20.0)]
     prices = cost.Prices(per_hour=3.6, requests_per_day=25)
     report = cost.cost_report(results, N_TEST, PARAMS, prices)
-    (b,) = report.break_evens(results, recommended="few_shot")
+    (b,) = report.break_evens(results, "few_shot")
     # few_shot: 1.5 s a request, lora 0.5 s: saving 0.001 a request; training 0.1 -> 100
     assert (b.strategy, b.versus, b.requests) == ("lora", "few_shot", 100)
     assert b.days_at_volume == pytest.approx(4.0)  # 100 requests at 25 a day
@@ -111,20 +112,25 @@ def test_break_even_against_the_recommended_alternative():
 
 
 def test_a_recommended_fine_tune_is_compared_with_the_strongest_alternative():
+    # The verdict chooses the rival (core.verdict.strongest_alternative): the most accurate
+    # alternative, not the cheapest (zero_shot) nor the first.
     results = [
         result("zero_shot", eval_seconds=10.0, score=0.2),
         result("few_shot", eval_seconds=60.0, score=0.4),
         lora(eval_seconds=20.0, score=0.9),
     ]
     report = cost.cost_report(results, N_TEST, PARAMS, PRICES)
-    (b,) = report.break_evens(results, recommended="lora")
+    v = decide(results, costs=report)
+    assert v.recommended == "lora" and v.steps["versus"] == "few_shot"
+    (b,) = report.break_evens(results, v.steps["versus"])
     assert b.versus == "few_shot" and b.requests == 100 and b.days_at_volume is None
+    assert report.break_evens(results, None) == []
 
 
 def test_never_pays_off_when_the_fine_tune_is_not_cheaper():
     results = [result("zero_shot", eval_seconds=10.0), lora(eval_seconds=20.0)]
     report = cost.cost_report(results, N_TEST, PARAMS, PRICES)
-    (b,) = report.break_evens(results, recommended="zero_shot")
+    (b,) = report.break_evens(results, "zero_shot")
     assert b.requests is None and b.days_at_volume is None
     assert b.saving_per_1k_requests == pytest.approx(-0.25)  # 0.25 - 0.5 per 1,000
 
@@ -149,16 +155,16 @@ def test_new_tokens_fall_back_to_throughput_times_seconds():
 def test_verdict_states_the_break_even():
     results = [result("few_shot", eval_seconds=60.0, score=0.5), lora(eval_seconds=20.0)]
     prices = cost.Prices(per_hour=3.6, currency="EUR", requests_per_day=25)
-    v = decide(results, costs=cost.cost_report(results, N_TEST, PARAMS, prices))
+    costs = cost.cost_report(results, N_TEST, PARAMS, prices)
+    v = decide(results, costs=costs, needs=Needs(requests_per_day=25))
     line = next(r for r in v.reasons if r.startswith("Cost:"))
     assert "lora costs 0.500 EUR per 1,000 requests against 1.50 EUR for few_shot" in line
     assert "pays off after 100 requests, 4.0 days at your stated volume of 25" in line
     no_volume = decide(results, costs=cost.cost_report(results, N_TEST, PARAMS, PRICES))
-    assert "set cost.requests_per_day" in " ".join(no_volume.reasons)
+    assert "set needs.requests_per_day" in " ".join(no_volume.reasons)
     cheap = [result("few_shot", eval_seconds=10.0), lora(eval_seconds=20.0)]
     never = decide(cheap, costs=cost.cost_report(cheap, N_TEST, PARAMS, PRICES))
     assert "is never paid back" in " ".join(never.reasons)
-    assert not any(r.startswith("Cost:") for r in decide(results).reasons)  # no costs: no line
 
 
 def test_money_keeps_three_significant_digits():
@@ -225,4 +231,6 @@ def test_results_json_carries_costs_and_break_even(tiny_model_dir, make_task_dir
         assert b["days_at_volume"] == pytest.approx(b["requests"] / 1000, rel=1e-3)
     else:
         assert b["requests"] is None and b["days_at_volume"] is None
-    assert any(r.startswith("Cost: lora costs") for r in results["verdict"]["reasons"])
+    # The deprecated cost.requests_per_day is read as needs.requests_per_day, with a note.
+    assert results["needs"]["requests_per_day"] == 1000
+    assert any("cost.requests_per_day is deprecated" in n for n in results["notes"])

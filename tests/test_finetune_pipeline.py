@@ -9,7 +9,7 @@ import torch
 from shouldtune import strategies
 from shouldtune.core.metrics import load_scorer
 from shouldtune.core.taskio import load_task
-from shouldtune.eval.evaluate import evaluate
+from shouldtune.eval.evaluate import evaluate_scored as evaluate
 from shouldtune.finetune.curve import curve_statement
 from shouldtune.finetune.weights import MANIFEST, load_tuned
 from shouldtune.strategies.base import RunContext

@@ -194,6 +194,9 @@ def test_growing_kv_layer_appends_in_place_and_follows_row_selection():
     keep = torch.tensor([0, 2])
     grow.batch_select_indices(keep)  # a finished row leaves the batch
     plain.batch_select_indices(keep)
+    assert torch.equal(grow.keys, plain.keys) and torch.equal(grow.values, plain.values)
+    selected = grow.keys.data_ptr()
     assert both(torch.randn(2, 2, 1, 8)).shape == (2, 2, 8, 8)
+    assert grow.keys.data_ptr() == selected  # one gather kept the spare room: no regrow
     for _ in range(8):  # past the reserve: it grows and stays equal
         both(torch.randn(2, 2, 1, 8))

@@ -126,7 +126,8 @@ class ScriptedModel(torch.nn.Module):
         self.calls = []
 
     def forward(self, input_ids, attention_mask, position_ids, cache=None, **kwargs):
-        self.calls.append((input_ids.clone(), attention_mask.clone(), position_ids.clone()))
+        mask = attention_mask.clone() if attention_mask is not None else None  # None: unpadded
+        self.calls.append((input_ids.clone(), mask, position_ids.clone()))
         token = self.continuation[min(len(self.calls), len(self.continuation)) - 1]
         logits = torch.zeros(input_ids.shape[0], 1, self.config.vocab_size)
         logits[:, :, token] = 1.0

@@ -10,6 +10,7 @@ from shouldtune.core.metrics import (
     check_metric_name,
     chrf,
     exact_match,
+    load_metric,
     load_scorer,
     normalize,
     token_f1,
@@ -122,10 +123,10 @@ def test_user_scorer_from_inside_the_task_folder(make_task_dir):
     (root / "scorer.py").write_text(SCORER, encoding="utf-8")
     task = load_task(root)
     assert task.metric == "python:scorer.py:starts_same"
-    score = load_scorer(task.metric, task.root)
-    assert score("apple", "avocado") == 1.0
-    assert score("apple", "banana") == 0.0
-    assert isinstance(score("a", "a"), float)
+    metric = load_metric(task.metric, task.root)
+    assert metric.score_row("apple", "avocado") == 1.0
+    assert metric.score_row("apple", "banana") == 0.0
+    assert isinstance(metric.score_row("a", "a"), float)  # the scorer returns a bool
 
 
 def test_user_scorer_in_a_subfolder(tmp_path):

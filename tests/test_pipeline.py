@@ -11,7 +11,7 @@ from shouldtune.core.errors import InputError
 from shouldtune.core.metrics import load_scorer
 from shouldtune.core.taskio import load_task
 from shouldtune.core.types import Generation
-from shouldtune.eval.evaluate import evaluate
+from shouldtune.eval.evaluate import evaluate_scored as evaluate
 from shouldtune.strategies.base import RunContext
 from shouldtune.strategies.pipeline import parse_steps
 

@@ -5,10 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 from types import SimpleNamespace
 
+from shouldtune.core.evidence import Evidence
 from shouldtune.core.stats import bootstrap_ci
 from shouldtune.core.taskio import load_task
 from shouldtune.core.types import Quality, StrategyResult
-from shouldtune.core.verdict import decide, probe_harms
+from shouldtune.core.verdict import decide, format_takeover, probe_harms
 from shouldtune.probes.session import ProbeSession, tuned_model
 from shouldtune.strategies.base import RunContext
 
@@ -43,12 +44,12 @@ def change(before: float, after: float, lo: float, hi: float) -> dict[str, float
 
 HARMFUL = {
     "fabrication_rate": change(0.5, 0.9, 0.25, 0.55),  # CI above 0: more fabrication
-    "forgetting": change(1.0, 0.6, -0.55, -0.25),  # CI below 0: forgot
+    "knowledge_retained": change(1.0, 0.6, -0.55, -0.25),  # CI below 0: forgot
     "answerable_accuracy": change(0.1, 0.0, -0.2, 0.0),
 }
 CLEAN = {
     "fabrication_rate": change(0.5, 0.55, -0.05, 0.15),
-    "forgetting": change(1.0, 0.95, -0.1, 0.0),
+    "knowledge_retained": change(1.0, 0.95, -0.1, 0.0),
 }
 
 
@@ -57,10 +58,23 @@ def test_probe_harms_only_when_ci_excludes_zero_on_the_bad_side() -> None:
     harms = probe_harms(result("x", ones(5), "fine-tuning", HARMFUL))
     assert len(harms) == 2
     assert "fabrication" in harms[0] and "+0.40" in harms[0]
-    assert "general-knowledge accuracy went from 1.00 to 0.60" in harms[1]
-    better = {"fabrication_rate": change(0.9, 0.5, -0.5, -0.3), "forgetting": change(0.5, 1, 1, 1)}
+    assert "general knowledge (likelihood of the right answer) went from 1.00 to 0.60" in harms[1]
+    better = {
+        "fabrication_rate": change(0.9, 0.5, -0.5, -0.3),
+        "knowledge_retained": change(0.5, 1, 1, 1),
+    }
     assert probe_harms(result("x", ones(5), "fine-tuning", better)) == []
     assert probe_harms(result("x", ones(5))) == []
+
+
+def test_open_questions_drop_is_format_takeover_not_a_harm() -> None:
+    takeover = {"open_questions": change(1.0, 0.0, -1.0, -1.0)}
+    r = result("lora", ones(28), "fine-tuning", takeover)
+    assert probe_harms(r) == [] and format_takeover(r)
+    v = decide([result("zero_shot", ones(3)), r])
+    assert v.recommended == "lora"
+    (line,) = [x for x in v.reasons if x.startswith("Format takeover: lora's")]
+    assert "serve it only for this task" in line
 
 
 def test_harmful_winner_is_recommended_with_the_cost_said() -> None:
@@ -88,16 +102,21 @@ def test_clean_winner_preferred_over_cheaper_harmful_one() -> None:
 def test_harmful_loser_is_still_named() -> None:
     results = [result("zero_shot", ones(25)), result("lora", ones(24), "fine-tuning", HARMFUL)]
     verdict = decide(results)
-    assert not verdict.fine_tune and verdict.recommended == "zero_shot"
-    assert any(r.startswith("After fine-tuning, lora's fabrication") for r in verdict.reasons)
+    assert verdict.fine_tune is False and verdict.recommended == "zero_shot"
+    (said,) = [r for r in verdict.reasons if r.startswith("After fine-tuning, lora's fabrication")]
+    assert "That is why" not in said  # zero_shot wins anyway: it needs no training
 
 
 class FakeTuned:
     kind = "fine-tuning"
     name = "fake_tune"
+    trains = True
 
     def __init__(self, lm):
         self.tuned = lm
+
+    def tuned_model(self):
+        return self.tuned
 
 
 def _task(make_task_dir, probes: dict) -> object:
@@ -116,7 +135,7 @@ def test_session_probes_base_once_and_each_tuned_model(tiny_lm, make_task_dir) -
     task = _task(
         make_task_dir, {"answerable": 2, "unanswerable": 2, "general": 2, "max_new_tokens": 4}
     )
-    session = ProbeSession.for_plan(task, ["prompting", "fine-tuning"], False, 0, 200)
+    session = ProbeSession.for_plan(task, [False, True], False, 0, 200)
     assert session is not None and len(session.items) == 9
     calls = []
 
@@ -145,7 +164,7 @@ def test_session_wrap_only_touches_fine_tunes(tiny_lm, make_task_dir) -> None:
     task = _task(make_task_dir, {"answerable": 0, "unanswerable": 0, "general": 0})
     session = ProbeSession(task, quick=True)
     ctx = RunContext(task=task, lm_loader=lambda: tiny_lm)
-    prompting = SimpleNamespace(kind="prompting", name="zero_shot")
+    prompting = SimpleNamespace(kind="prompting", name="zero_shot", trains=False)
 
     def compute():
         return result("x", ones(3))
@@ -153,17 +172,16 @@ def test_session_wrap_only_touches_fine_tunes(tiny_lm, make_task_dir) -> None:
     assert session.wrap(compute, prompting, ctx) is compute
     probed = session.wrap(compute, FakeTuned(tiny_lm), ctx)()
     assert probed.details["probes"]["forgetting"]["n"] == 1
-    assert session.after(SimpleNamespace(kind="fine-tuning", name="t"), ctx) == {
-        "skipped": "no tuned model to probe"
-    }
+    untrained = SimpleNamespace(kind="fine-tuning", name="t", trains=True, tuned_model=lambda: None)
+    assert session.after(untrained, ctx) == {"skipped": "no tuned model to probe"}
 
 
 def test_session_only_when_enabled_and_fine_tune_planned(make_task_dir) -> None:
     task = _task(make_task_dir, {"enabled": True})
-    assert ProbeSession.for_plan(task, ["prompting"], False, 0, 200) is None
+    assert ProbeSession.for_plan(task, [False], False, 0, 200) is None
     off = _task(make_task_dir, {"enabled": False})
-    assert ProbeSession.for_plan(off, ["fine-tuning"], False, 0, 200) is None
-    quick = ProbeSession.for_plan(task, ["fine-tuning"], True, 0, 200)
+    assert ProbeSession.for_plan(off, [True], False, 0, 200) is None
+    quick = ProbeSession.for_plan(task, [True], True, 0, 200)
     assert quick.slick_settings() == {"max_examples": 8, "prompts": 2, "samples": 0}
     assert sum(i.kind == "answerable" for i in quick.items) == 5 + 1
 
@@ -180,17 +198,23 @@ def test_knowledge_on_tiny_model_and_warning(tiny_lm, make_task_dir) -> None:
     assert out["generations"] == 4 * 2 + 4 * 1
     assert len(out["examples"]) == 4 and out["examples"][0]["source"].startswith("train.jsonl:")
     assert logged and "Unknown" in logged[0]
-    notes = session.verdict_notes(out, [result("lora", ones(3), "fine-tuning")])
-    assert notes and notes[0].startswith("Training data:")
-    assert session.verdict_notes(out, [result("zero_shot", ones(3))]) == []
+    evidence = Evidence(knowledge_warning=out["warning"])
+    tuned = decide([result("zero_shot", ones(9)), result("lora", ones(3), "fine-tuning")],
+                   evidence=evidence)  # fmt: skip
+    assert any(r == f"Training data: {out['warning']}" for r in tuned.reasons)
+    untuned = decide([result("zero_shot", ones(9))], evidence=evidence)
+    assert not any(r.startswith("Training data:") for r in untuned.reasons)
     known = session.knowledge(ctx, lambda pred, gold: 1.0)
     assert known["categories"]["HighlyKnown"] == 4 and known["warning"] is None
 
 
-def test_tuned_model_prefers_accessor() -> None:
-    assert tuned_model(SimpleNamespace(tuned="attr")) == "attr"
-    assert tuned_model(SimpleNamespace(tuned="attr", tuned_model=lambda: "method")) == "method"
-    assert tuned_model(SimpleNamespace()) is None
+def test_tuned_model_is_the_contracts_hook() -> None:
+    from shouldtune.strategies import create
+
+    assert tuned_model(create("zero_shot")) is None  # the contract's default
+    lora = create("lora")
+    lora.tuned = "the tuned model"
+    assert tuned_model(lora) == "the tuned model"
 
 
 def test_run_writes_knowledge_and_probes(tiny_model_dir, make_task_dir, tmp_path) -> None:

@@ -31,8 +31,13 @@ def _strategy(name: str, kind: str, score: float, train_s: float = 0.0) -> dict:
 
 
 def _results(fine_tune: bool = False, test_is_split: bool = False) -> dict:
+    headline = (
+        "Verdict: fine-tune — use lora (driver: quality)"
+        if fine_tune
+        else "Verdict: don't fine-tune — use few_shot_knn"
+    )
     return {
-        "schema_version": 1,
+        "schema_version": 2,
         "created": "2026-11-25T12:00:00Z",
         "shouldtune_version": "0.1.0",
         "task": {
@@ -52,6 +57,7 @@ def _results(fine_tune: bool = False, test_is_split: bool = False) -> dict:
             "best": "lora",
             "reasons": ["Best quality: lora scored 0.900.", "Second reason."],
             "not_worse_than_best": ["lora", "few_shot_knn"],
+            "headline": headline,
         },
         "strategies": [
             _strategy("zero_shot", "prompting", 0.05),
@@ -103,7 +109,7 @@ def _cells(line: str) -> int:
 def test_verdict_comes_before_strategy_table(fine_tune: bool) -> None:
     results = _results(fine_tune=fine_tune)
     sentence = (
-        "Verdict: fine-tune — use lora"
+        "Verdict: fine-tune — use lora (driver: quality)"
         if fine_tune
         else ("Verdict: don't fine-tune — use few_shot_knn")
     )
@@ -238,15 +244,27 @@ def test_tolerates_missing_optional_keys() -> None:
     assert "zero_shot" in md and "0.500" in page
 
 
-def test_only_fine_tunes_run_gives_no_fine_tune_verdict() -> None:
-    from shouldtune.report.render import verdict_sentence
+def test_results_of_the_previous_schema_still_render_marked_as_older() -> None:
+    from shouldtune.core.verdict import headline_of
+
+    def old(verdict, strategies):
+        return {"verdict": verdict, "strategies": strategies}
 
     verdict = {"fine_tune": False, "recommended": "lora"}
     only_tuned = [{"name": "lora", "kind": "fine-tuning"}, {"name": "full", "kind": "fine-tuning"}]
-    said = verdict_sentence(verdict, only_tuned)
-    assert said == "No verdict on fine-tuning: only fine-tunes were run — the best is lora"
+    assert headline_of(old(verdict, only_tuned)) == (
+        "No verdict on fine-tuning: only fine-tunes were run — the best is lora (older results)"
+    )
     mixed = [*only_tuned, {"name": "zero_shot", "kind": "prompting"}]
-    assert verdict_sentence(verdict, mixed) == "Verdict: don't fine-tune — use lora"
+    assert headline_of(old(verdict, mixed)) == (
+        "Verdict: don't fine-tune — use lora (older results)"
+    )
     failed = [{"name": n, "kind": "prompting", "quality": {"score": 0.0}} for n in ("a", "b")]
-    said = verdict_sentence({"fine_tune": False, "recommended": "a"}, failed)
-    assert said == "No verdict: no strategy got a single test example right"
+    assert headline_of(old({"fine_tune": False, "recommended": "a"}, failed)) == (
+        "No verdict: no strategy got a single test example right (older results)"
+    )
+    results = _results(fine_tune=True)
+    results["schema_version"] = 1
+    del results["verdict"]["headline"]
+    md = render_markdown(results, {})
+    assert "**Verdict: fine-tune — use lora (older results)**" in md

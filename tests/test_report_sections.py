@@ -185,7 +185,8 @@ def test_significant_harm_is_flagged_and_noise_is_not(results: dict) -> None:
         ("fabrication_rate", {"ci_low": 0.01, "ci_high": 0.2}, True),
         ("fabrication_rate", {"ci_low": 0.0, "ci_high": 0.2}, False),
         ("fabrication_rate", {"ci_low": -0.3, "ci_high": -0.1}, False),
-        ("forgetting", {"ci_low": -0.3, "ci_high": -0.01}, True),
+        # The generation probe measures format takeover, not lost knowledge: not a harm.
+        ("forgetting", {"ci_low": -0.3, "ci_high": -0.01}, False),
         ("forgetting", {"ci_low": 0.1, "ci_high": 0.3}, False),
         ("abstention_rate", {"ci_low": 0.1, "ci_high": 0.3}, False),
         ("forgetting", {"ci_low": None, "ci_high": math.nan}, False),

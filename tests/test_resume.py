@@ -145,22 +145,19 @@ class _Strategy:
 
         self.options = FewShotOptions(k=k)
 
+    def cache_identity(self):
+        return None
 
-def _result():
-    from shouldtune.core.types import Quality, StrategyResult
 
-    return StrategyResult(
-        name="zero_shot", kind="prompting", quality=Quality("accuracy", 0.5, 0.2, 0.8),
+def _run():
+    from shouldtune.core.types import Generation, StrategyRun, Traits
+
+    return StrategyRun(
+        name="zero_shot", kind="prompting", traits=Traits(),
+        generations=[Generation("a", 9, 1), Generation("b", 9, 1, {"context": "c"})],
         latency_ms={"p50": 10.0, "p95": 12.0}, tokens_per_s=3.0, prompt_tokens_mean=9.0,
-        train_seconds=0.0, eval_seconds=1.0, peak_rss_mb=100.0,
-        predictions_file="predictions/zero_shot.jsonl", scores=[1.0, 0.0], details={"k": 4},
+        train_seconds=0.0, eval_seconds=1.0, peak_rss_mb=100.0, details={"k": 4},
     )  # fmt: skip
-
-
-def _ctx(work: Path):
-    from shouldtune.strategies.base import RunContext
-
-    return RunContext(task=None, work_dir=work)  # type: ignore[arg-type]
 
 
 def test_run_cache_reuses_whole_entries_and_distrusts_damaged_ones(tmp_path: Path) -> None:
@@ -173,18 +170,21 @@ def test_run_cache_reuses_whole_entries_and_distrusts_damaged_ones(tmp_path: Pat
 
     def compute():
         calls.append(1)
-        (work / "predictions").mkdir(exist_ok=True)
-        (work / "predictions" / "zero_shot.jsonl").write_text('{"index": 0}\n')
-        return _result()
+        (work / "trained").mkdir(exist_ok=True)
+        (work / "trained" / "weights.jsonl").write_text('{"index": 0}\n')
+        return _run()
 
-    first = cache.evaluate(_Strategy(), _ctx(work), compute)
+    first, reused = cache.evaluate(_Strategy(), work, 0, compute)
+    assert reused is False
     shutil.rmtree(work)  # a new attempt starts from an empty work folder
     work.mkdir()
-    again = cache.evaluate(_Strategy(), _ctx(work), compute)
-    assert calls == [1] and again == first and again.scores == [1.0, 0.0]
-    assert (work / "predictions" / "zero_shot.jsonl").read_text() == '{"index": 0}\n'
+    again, reused = cache.evaluate(_Strategy(), work, 0, compute)
+    assert calls == [1] and reused and again == first
+    assert [g.text for g in again.generations] == ["a", "b"]
+    assert again.generations[1].meta == {"context": "c"}
+    assert (work / "trained" / "weights.jsonl").read_text() == '{"index": 0}\n'
 
-    cache.evaluate(_Strategy(k=2), _ctx(work), compute)  # other options: another key
+    cache.evaluate(_Strategy(k=2), work, 0, compute)  # other options: another key
     assert calls == [1, 1]
 
     key = cache.key(_Strategy())
@@ -199,3 +199,37 @@ def test_run_cache_reuses_whole_entries_and_distrusts_damaged_ones(tmp_path: Pat
     assert cache.load(key, work) is None
     other = RunCache(tmp_path / "run", {"task": "y"})  # another task: nothing matches
     assert other.load(key, work) is None and other.key(_Strategy()) != cache.key(_Strategy())
+
+
+def test_what_only_scores_or_decides_is_not_part_of_the_cache_key(make_task_dir):
+    from shouldtune.core.taskio import load_task
+    from shouldtune.resume import task_fingerprint
+
+    train = [{"input": f"q{i}", "output": f"a{i}"} for i in range(6)]
+
+    def fingerprint(config, files=None):
+        root = make_task_dir(train, train[:2], config)
+        for name, text in (files or {}).items():
+            (root / name).write_text(text)
+        return task_fingerprint(load_task(root))
+
+    base = fingerprint({"name": "t"})
+    scorer = {"m.py": "def f(p, e):\n    return 1.0\n"}
+    fixed = {"m.py": "def f(p, e):\n    return float(p == e)\n"}
+    # The metric, its file, prices, needs and the bootstrap size only score or decide.
+    assert fingerprint({"name": "t", "metric": "contains"}) == base
+    assert fingerprint({"name": "t", "metric": "python:m.py:f"}, scorer) == fingerprint(
+        {"name": "t", "metric": "python:m.py:f"}, fixed
+    )
+    assert fingerprint({"name": "t", "cost": {"price_per_hour": 9}}) == base
+    assert fingerprint({"name": "t", "needs": {"requests_per_day": 9}}) == base
+    assert fingerprint({"name": "t", "eval": {"bootstrap_samples": 500}}) == base
+    # What shapes the answers does change it.
+    assert fingerprint({"name": "t", "instruction": "Be brief."}) != base
+    assert fingerprint({"name": "t", "eval": {"latency_samples": 2}}) != base
+    assert fingerprint({"name": "t"}, {"tools.py": "def f(x: int) -> int:\n    return x\n"}) != base
+    # A metric file the tools also use is tool code: it stays in the key.
+    tools = {"name": "t", "metric": "python:tools.py:f", "options": {"tools": {"file": "tools.py"}}}
+    assert fingerprint(tools, {"tools.py": "def f(p, e):\n    return 1.0\n"}) != fingerprint(
+        tools, {"tools.py": "def f(p, e):\n    return 0.0\n"}
+    )

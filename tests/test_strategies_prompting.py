@@ -232,3 +232,40 @@ def test_bad_options_name_the_strategy(name, options, fragments):
 def test_knn_variant_forces_knn_selection():
     assert strategies.create("few_shot_knn", {"k": 2}).options.selection == "knn"
     assert strategies.create("few_shot", {"k": 2}).options.selection == "random"
+
+
+def test_rag_records_its_context_so_scoring_can_tell_retrieval_from_reading(
+    make_task_dir, tiny_lm, fake_embedder
+):
+    from shouldtune.core.scoring import retrieval_diagnosis
+
+    test = [{"input": "When was the zorblax engine tested?", "output": "2031"},
+            {"input": "What do owls turn?", "output": "heads"},
+            {"input": "What sleeps most of the day?", "output": "unicorns"}]  # fmt: skip
+    task = load_task(make_task_dir(TRAIN, test=test, config={"generation": GEN}, docs=DOCS))
+    strategy = strategies.create("rag", {"top_k": 1, "chunk_chars": 120})
+    ctx = make_ctx(task, tiny_lm, fake_embedder)
+    strategy.prepare(ctx)
+    gens = strategy.predict(task.test, ctx)
+    contexts = [g.meta["context"] for g in gens]
+    assert "2031" in contexts[0] and "heads" in contexts[1] and "unicorns" not in contexts[2]
+    diag = retrieval_diagnosis(contexts, [t["output"] for t in test], [0.0, 1.0, 0.0], [0, 1, 2])
+    assert diag["answer_in_context"] == round(2 / 3, 4)
+    assert diag["score_when_in_context"] == 0.5 and diag["score_when_not_in_context"] == 0.0
+
+
+def test_rag_worked_examples_are_the_nearest_training_rows_with_their_own_context(
+    task, tiny_lm, fake_embedder
+):
+    strategy = strategies.create("rag", {"top_k": 1, "chunk_chars": 120, "examples": 2})
+    ctx = make_ctx(task, tiny_lm, fake_embedder)
+    assert strategy.prepare(ctx)["examples"] == 2
+    question = Example("What is the capital of Chile?", "Santiago")
+    shots = pairs(strategy.messages(question, ctx))
+    assert len(shots) == 2
+    # The nearest training question comes last, right before the real one, with its answer.
+    assert shots[-1][0].endswith("Question: What is the capital of France?")
+    assert shots[-1][0].startswith("Context:\n[") and shots[-1][1] == "Paris"
+    none = strategies.create("rag", {"top_k": 1})
+    none.prepare(ctx)
+    assert pairs(none.messages(question, ctx)) == []

@@ -326,7 +326,7 @@ def test_template_protocol_renders_tools_through_the_chat_template(task, tiny_lm
     assert protocol.supports_tools(lm) and not protocol.supports_tools(tiny_lm)
     forced = strategies.create("tools", {"protocol": "template"})
     with pytest.raises(InputError, match="'template' needs a local model"):
-        forced.prepare(make_ctx(task, tiny_lm))  # no tools in its template: one line, no crash
+        forced.check(make_ctx(task, tiny_lm))  # before anything runs: one line, no crash
     strategy = strategies.create("tools")
     ctx = make_ctx(task, lm)
     assert strategy.prepare(ctx)["protocol"] == "template"

@@ -1,11 +1,13 @@
 """Resume an interrupted run: finished strategies are not computed again.
 
-Each strategy's result is cached in a hidden folder beside the run folder
-(`runs/.NAME.cache/`), keyed by a hash of everything that determines it: the task data and
-config (and every file in the task folder), the strategy and its options, the model's
-files, the shouldtune code, the seed and the run flags. A fine-tune also checkpoints its
-training there, so a killed fine-tune resumes from its last checkpoint. The cache is removed
-once the run folder is complete.
+Each strategy's *unscored* run (its answers, timings, details) is cached in a hidden folder
+beside the run folder (`runs/.NAME.cache/`), keyed by a hash of everything that determines
+what it generates: the task data and config (and every file in the task folder), the strategy
+and its options, the model's files, the shouldtune code, the seed and the run flags. What only
+scores or decides — the metric (and its file), `cost:`, `needs:`, the bootstrap size — is not
+part of the key: changing it re-scores the cached answers without generating or training. A
+fine-tune also checkpoints its training there, so a killed fine-tune resumes from its last
+checkpoint. The cache is removed once the run folder is complete.
 
 Entries are written atomically and checked when read: a damaged entry is recomputed, never
 trusted.
@@ -26,10 +28,13 @@ from typing import Any
 
 from . import __version__
 from .core.fileio import atomic_write_json, folder_fingerprint
-from .core.types import Quality, StrategyResult, Task
+from .core.metrics import metric_file
+from .core.types import StrategyRun, Task
 from .progress import NullProgress, Progress
 
-FORMAT = 1
+FORMAT = 2  # 2: unscored StrategyRun entries
+# task.yaml keys that only score or decide: never part of what a strategy generates.
+SCORING_ONLY = ("metric", "cost", "needs")
 CODE_SUFFIXES = (".py", ".j2", ".js")
 
 
@@ -50,19 +55,41 @@ def code_version() -> str:
     return f"{__version__}+{h.hexdigest()[:12]}"
 
 
+def generation_config(task: Task) -> dict | None:
+    """task.yaml as far as it changes what strategies generate or train."""
+    if task.config is None:
+        return None
+    config = task.config.model_dump(mode="json")
+    for key in SCORING_ONLY:
+        config.pop(key, None)
+    config.get("eval", {}).pop("bootstrap_samples", None)
+    return config
+
+
+def _scoring_files(task: Task) -> set[str]:
+    """The metric's own file, unless the tools or the pipeline also import it."""
+    name = metric_file(task.metric)
+    if name is None or task.config is None:
+        return set()
+    name = Path(name).as_posix()
+    used = {
+        (task.config.options.get(s) or {}).get("file", f"{s}.py") for s in ("tools", "pipeline")
+    }
+    return set() if name in used else {name}
+
+
 def task_fingerprint(task: Task) -> str:
-    """The examples actually used (after any split or cap), the config, and every file of the
-    task folder (a scorer, tools, probe items...)."""
-    config = task.config.model_dump(mode="json") if task.config is not None else None
+    """The examples actually used (after any split or cap), the config that shapes generation,
+    and every file of the task folder (tools, probe items...) but the metric's."""
     return _digest(
         {
             "train": [asdict(e) for e in task.train],
             "test": [asdict(e) for e in task.test],
             "docs": [asdict(d) for d in task.docs],
             "instruction": task.instruction,
-            "metric": task.metric,
-            "config": config,
-            "files": folder_fingerprint(task.root),
+            "config": generation_config(task),
+            # task.yaml is in `config`, validated (so only what shapes generation counts).
+            "files": folder_fingerprint(task.root, exclude=_scoring_files(task) | {"task.yaml"}),
         }
     )
 
@@ -82,14 +109,13 @@ def run_identity(task: Task, model_name: str, model_dir: Path, opts: Any, backen
 
 
 def strategy_identity(strategy: Any) -> dict:
-    options = getattr(strategy, "options", None)
-    extra = getattr(strategy, "cache_identity", None)  # what options alone do not say
+    options = strategy.options
     return {
         "name": strategy.name,
-        "kind": strategy.kind,
+        "kind": str(strategy.kind),
         "class": f"{type(strategy).__module__}.{type(strategy).__qualname__}",
         "options": options.model_dump(mode="json") if hasattr(options, "model_dump") else None,
-        "extra": extra() if callable(extra) else None,
+        "extra": strategy.cache_identity(),  # what options alone do not say
     }
 
 
@@ -141,7 +167,6 @@ class RunCache:
         self.folder = cache_folder(out_dir)
         self.identity = identity
         self.progress = progress or NullProgress()
-        self.model_parameters: int | None = None
         self.folder.mkdir(parents=True, exist_ok=True)
         atomic_write_json(
             self.folder / "identity.json", {"digest": _digest(identity), "identity": identity}
@@ -150,58 +175,58 @@ class RunCache:
     def key(self, strategy: Any) -> str:
         return _digest({"run": self.identity, "strategy": strategy_identity(strategy)})[:32]
 
-    def evaluate(
-        self, strategy: Any, ctx: Any, compute: Callable[[], StrategyResult]
-    ) -> StrategyResult:
-        """The cached result of `strategy`, or compute it (resuming its training) and cache it."""
-        key = self.key(strategy)
-        cached = self.load(key, ctx.work_dir)
-        if cached is not None:
-            self.progress.log(f"{strategy.name}: reused the result of an earlier attempt ({key})")
-            return cached
-        seed_everything(ctx.seed)
-        before = _files(ctx.work_dir)
-        ctx.checkpoint_dir = self.folder / f"{key}.ckpt"
+    @property
+    def model_parameters(self) -> int | None:
+        """The base model's size, recorded by an earlier attempt that loaded it."""
         try:
-            result = compute()
-        finally:
-            ctx.checkpoint_dir = None
-        lm = getattr(ctx, "_lm", None)
-        self.model_parameters = lm.parameters if lm is not None else self.model_parameters
-        self.save(key, result, ctx.work_dir, before)
-        shutil.rmtree(self.folder / f"{key}.ckpt", ignore_errors=True)
-        return result
+            data = json.loads((self.folder / "model.json").read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return None
+        n = data.get("parameters") if isinstance(data, dict) else None
+        return n if isinstance(n, int) and n > 0 else None
 
-    def save(self, key: str, result: StrategyResult, work: Path, before: dict[str, int]) -> None:
+    def remember_parameters(self, n: int | None) -> None:
+        if n:
+            atomic_write_json(self.folder / "model.json", {"parameters": n})
+
+    def checkpoints(self, key: str) -> Path:
+        """Where a strategy's training checkpoints go, so a killed run resumes its training."""
+        return self.folder / f"{key}.ckpt"
+
+    def evaluate(
+        self, strategy: Any, work: Path, seed: int, compute: Callable[[], StrategyRun]
+    ) -> tuple[StrategyRun, bool]:
+        """(the cached run of `strategy`, True) or (computed now and cached, False)."""
+        key = self.key(strategy)
+        cached = self.load(key, work)
+        if cached is not None:
+            self.progress.log(f"{strategy.name}: reused the answers of an earlier attempt ({key})")
+            return cached, True
+        seed_everything(seed)
+        before = _files(work)
+        run = compute()
+        self.save(key, run, work, before)
+        shutil.rmtree(self.checkpoints(key), ignore_errors=True)
+        return run, False
+
+    def save(self, key: str, run: StrategyRun, work: Path, before: dict[str, int]) -> None:
         """Snapshot the files the strategy wrote, then the entry (last, atomic: the commit)."""
         made = {rel: size for rel, size in _files(work).items() if before.get(rel) != size}
         stash = self.folder / f"{key}.files"
         shutil.rmtree(stash, ignore_errors=True)
         for rel in made:
             _link_or_copy(work / rel, stash / rel)
-        entry = {
-            "format": FORMAT,
-            "key": key,
-            "result": result.to_json(),
-            "scores": result.scores,
-            "files": made,
-            "model_parameters": self.model_parameters,
-        }
+        entry = {"format": FORMAT, "key": key, "run": run.to_json(), "files": made}
         atomic_write_json(self.folder / f"{key}.json", entry)
 
-    def load(self, key: str, work: Path) -> StrategyResult | None:
+    def load(self, key: str, work: Path) -> StrategyRun | None:
         entry = self._entry(key)
         if entry is None:
             return None
         stash = self.folder / f"{key}.files"
         for rel in entry["files"]:
             _link_or_copy(stash / rel, work / rel)
-        if entry.get("model_parameters"):
-            self.model_parameters = entry["model_parameters"]
-        data = entry["result"]
-        return StrategyResult(
-            **{**data, "quality": Quality(**data["quality"]), "scores": entry["scores"]}
-        )
+        return StrategyRun.from_json(entry["run"])
 
     def _entry(self, key: str) -> dict | None:
         """The entry if it is whole and every file it names is there at its recorded size."""
@@ -209,8 +234,9 @@ class RunCache:
             entry = json.loads((self.folder / f"{key}.json").read_text(encoding="utf-8"))
             stash = self.folder / f"{key}.files"
             ok = entry["format"] == FORMAT and entry["key"] == key
-            ok = ok and len(entry["scores"]) > 0 and isinstance(entry["result"]["quality"], dict)
+            ok = ok and len(entry["run"]["generations"]) > 0
             ok = ok and all((stash / r).stat().st_size == s for r, s in entry["files"].items())
+            StrategyRun.from_json(entry["run"])  # well-formed, or recomputed
         except (OSError, ValueError, KeyError, TypeError, AttributeError):
             return None
         return entry if ok else None

@@ -3,23 +3,23 @@
 from __future__ import annotations
 
 import gc
-import shutil
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
 from typing import Any
 
-from . import __version__, resume, strategies
-from .core.cost import Prices, cost_report
+from . import resume, strategies
+from .core.cost import Prices
 from .core.errors import AuditBlocked, InputError
-from .core.fileio import atomic_write_json
-from .core.metrics import load_scorer
+from .core.metrics import Metric, load_metric
+from .core.needs import Needs, with_overrides
 from .core.taskio import load_task
-from .core.types import SCHEMA_VERSION, SkippedStrategy, StrategyResult, Task
-from .core.verdict import decide
+from .core.types import SkippedStrategy, StrategyRun, Task
 from .progress import NullProgress, Progress
+from .results import RunRecord, Scoring, build_results, publish, work_folder
 
 QUICK_MAX_TEST = 30
 QUICK_LATENCY_SAMPLES = 2
@@ -38,6 +38,14 @@ class RunOptions:
     backend_url: str | None = None  # a served model for the prompting strategies
     backend_model: str | None = None
     backend_key_env: str | None = None
+    needs: dict[str, Any] = field(default_factory=dict)  # command-line overrides of needs:
+    device: str = "auto"  # --device auto|cpu|cuda|mps (the runner's choice, not task.yaml's)
+    dtype: str = "auto"  # --dtype auto|float32|bfloat16|float16
+    engine: str = "auto"  # --engine auto|vllm|transformers: who generates for the local model
+    # Know the cost first (estimate/): `on_estimate` gets the plan's estimate before any work;
+    # `plan_only` (--plan) validates, audits and estimates, then returns {"plan": ...}.
+    plan_only: bool = False
+    on_estimate: Callable[[Any], None] | None = None
 
 
 @dataclass
@@ -84,39 +92,110 @@ def default_out_dir(task: Task) -> Path:
 
 
 def run_task(task_dir: str | Path, opts: RunOptions) -> dict[str, Any]:
+    """Validate everything, audit, run each strategy (cached), then score and decide."""
     task = load_task(task_dir)
     if opts.quick:
         task.test = task.test[:QUICK_MAX_TEST]
     the_plan = plan(task, opts.only, opts.candidates)
-    scorer = load_scorer(task.metric, task.root)
-    backend = _backend(task, opts)
+    metric = load_metric(task.metric, task.root)
+    metric.preflight([ex.output for ex in task.test], [ex.source for ex in task.test])
+    needs = with_overrides(Needs.from_config(task.config.needs), opts.needs)
+    for note in task.config.notes:
+        opts.progress.log(note)
+    from .models import device, memory, vllm_engine
     from .models.bundled import resolve_model
+
+    hardware = device.select(opts.device, opts.dtype)  # bad --device/--dtype: exit 2, no work
+    engine = vllm_engine.resolve_engine(opts.engine, hardware)
+    memory.clear()
+    backend = _backend(task, opts)
 
     model_name, model_dir = resolve_model(opts.model or task_model(task))
     audit = audit_task(task, model_dir, opts.allow_audit_failures)
+    estimate = None
+    if opts.plan_only or opts.on_estimate is not None:
+        estimate = estimate_plan(the_plan, model_name, model_dir, opts, backend)
+        if opts.on_estimate is not None:
+            opts.on_estimate(estimate)
+        if opts.plan_only:
+            return {"plan": estimate.to_json()}
     identity = resume.run_identity(task, model_name, model_dir, opts, backend)
+    identity["hardware"] = [str(hardware.device.type), device.dtype_name(hardware.dtype), engine]
     out_dir = (
         opts.out_dir
         or resume.unfinished_run(Path("runs"), task.name, identity)
         or default_out_dir(task)
     )
-    # Work in a hidden sibling folder; it becomes out_dir only when the run completes.
-    work = out_dir.with_name(f".{out_dir.name}.partial")
-    shutil.rmtree(work, ignore_errors=True)
-    work.mkdir(parents=True)
+    work = work_folder(out_dir)  # becomes out_dir only when the run completes
     cache = resume.RunCache(out_dir, identity, opts.progress)  # strategies an earlier try did
-    results = _execute(the_plan, opts, model_name, model_dir, scorer, work, backend, cache=cache)
-    results["audit"] = audit.to_json()
-    results["backend"] = backend.describe() if backend else None
-    from .report import write_reports
-
-    atomic_write_json(work / "results.json", results)
-    write_reports(results, work)
-    if out_dir.exists():
-        shutil.rmtree(out_dir)
-    work.rename(out_dir)
+    started = time.perf_counter()
+    executed = _execute(
+        the_plan, opts, model_name, model_dir, metric, work, backend, cache, engine=engine
+    )
+    record = RunRecord(
+        task=task_info(task),
+        test=list(task.test),
+        model={
+            "name": model_name,
+            "parameters": executed.parameters,
+            "hardware": {
+                **device.describe(),
+                "engine": engine,
+                "oom_backoffs": memory.events(),
+            },
+        },
+        run={
+            "seed": opts.seed,
+            "quick": opts.quick,
+            "wall_seconds": round(time.perf_counter() - started, 1),
+            "bootstrap_samples": task.config.eval.bootstrap_samples,
+            **({"estimate": estimate.summary()} if estimate is not None else {}),
+        },
+        runs=executed.runs,
+        audit=audit.to_json(),
+        knowledge=executed.knowledge,
+        probes=executed.probes,
+        skipped=[asdict(s) for s in the_plan.skipped],
+        backend=backend.describe() if backend else None,
+        remote=backend is not None,
+        notes=task.config.notes,
+    )
+    scoring = Scoring(
+        metric,
+        needs,
+        Prices.from_config(task.config.cost, needs.requests_per_day),
+        task.config.eval.bootstrap_samples,
+    )
+    opts.progress.stage("verdict", "scoring")
+    results = build_results(record, scoring, work)
+    publish(results, work, out_dir)
     cache.remove()
     return results
+
+
+def estimate_plan(
+    the_plan: Plan, model_name: str, model_dir: Path, opts: RunOptions, backend: Any
+) -> Any:
+    """The plan's work and its time on this machine (a short calibration, then cached)."""
+    from .estimate import Settings, estimate_run
+
+    opts.progress.stage("plan", "measuring speed")
+    cfg = the_plan.task.config.eval
+    latency_n = QUICK_LATENCY_SAMPLES if opts.quick else cfg.latency_samples
+    settings = Settings(opts.quick, opts.seed, latency_n)
+    return estimate_run(the_plan, model_name, model_dir, settings, backend)
+
+
+def task_info(task: Task) -> dict[str, Any]:
+    return {
+        "name": task.name,
+        "description": task.description,
+        "root": str(task.root.resolve()),
+        "n_train": len(task.train),
+        "metric": task.metric,
+        "test_is_split": task.test_is_split,
+        "n_docs": len(task.docs),
+    }
 
 
 def task_model(task: Task) -> str | None:
@@ -154,6 +233,7 @@ def audit_task(task: Task, model_dir: Path, allow_failures: bool) -> Any:
         count_tokens=lambda text: len(tokenizer(text, add_special_tokens=False)["input_ids"]),
         context_length=config.get("max_position_embeddings"),
         instruction=task.instruction,
+        docs=task.docs,
     )
     if report.blocking and not allow_failures:
         found = "; ".join(f"{f.check} ({f.count}): {f.message}" for f in report.blocking)
@@ -163,6 +243,12 @@ def audit_task(task: Task, model_dir: Path, allow_failures: bool) -> Any:
             "Fix the data, or rerun with --allow-audit-failures to go on anyway.",
         )
     return report
+
+
+def _lora_ranks(the_plan: Plan) -> list[int]:
+    """Ranks of the LoRA adapters the plan trains (vLLM reserves room for the largest)."""
+    found = (getattr(s, "options", None) for _, s in the_plan.run)
+    return [o.rank for o in found if isinstance(getattr(o, "rank", None), int)]
 
 
 def _backend(task: Task, opts: RunOptions) -> Any:
@@ -177,83 +263,79 @@ def _backend(task: Task, opts: RunOptions) -> Any:
     return backend
 
 
+@dataclass
+class Executed:
+    """What running the plan produced: unscored runs, SliCK and probe facts, model size."""
+
+    runs: list[StrategyRun]
+    knowledge: dict[str, Any] | None
+    probes: dict[str, Any] | None
+    parameters: int | None
+
+
 def _execute(
     the_plan: Plan,
     opts: RunOptions,
     model_name: str,
     model_dir: Path,
-    scorer: Any,
+    metric: Metric,
     work: Path,
-    backend: Any = None,
-    cache: Any = None,
-) -> dict[str, Any]:
+    backend: Any,
+    cache: resume.RunCache,
+    engine: str = "transformers",
+) -> Executed:
     from .eval.evaluate import evaluate
-    from .models.lm import LanguageModel
+    from .eval.measure import with_gpu_peak
+    from .models import device, vllm_engine
     from .probes.session import ProbeSession
     from .retrieval.embed import MiniLMEmbedder
     from .strategies.base import RunContext
 
-    task, started = the_plan.task, time.perf_counter()
+    task = the_plan.task
+    lora_rank = vllm_engine.lora_rank_limit(_lora_ranks(the_plan))  # before the plan is popped
     ctx = RunContext(
         task=task,
         seed=opts.seed,
         quick=opts.quick,
         work_dir=work,
         progress=opts.progress,
-        lm_loader=lambda: LanguageModel.load(model_name, model_dir),
+        lm_loader=vllm_engine.loader(model_name, model_dir, engine, opts.seed, lora_rank),
         embedder_loader=MiniLMEmbedder,
         backend_loader=(lambda: backend) if backend is not None else None,
     )
+    for _name, strategy in the_plan.run:
+        strategy.check(ctx)
     cfg = task.config.eval
     latency_n = QUICK_LATENCY_SAMPLES if opts.quick else cfg.latency_samples
-    results: list[StrategyResult] = []
+    hosted = backend is not None and is_remote(backend.describe().get("base_url", ""))
+    runs: list[StrategyRun] = []
     # Hallucination/forgetting probes: SliCK before any training, probes after each fine-tune.
     probes = ProbeSession.for_plan(
-        task, [s.kind for _, s in the_plan.run], opts.quick, opts.seed, cfg.bootstrap_samples
+        task, [s.trains for _, s in the_plan.run], opts.quick, opts.seed, cfg.bootstrap_samples
     )
-    knowledge = probes.knowledge(ctx, scorer) if probes else None
+    knowledge = probes.knowledge(ctx, metric.score_row) if probes else None
     while the_plan.run:  # pop, so a tuned model is freed before the next strategy starts
         _name, strategy = the_plan.run.pop(0)
-        compute = partial(evaluate, strategy, ctx, scorer, work, latency_n, cfg.bootstrap_samples)
+        traits = strategy.traits(hosted_backend=hosted)
+        compute = partial(evaluate, strategy, ctx, latency_n, traits)
+        compute = with_gpu_peak(compute, device.current().device)
         compute = probes.wrap(compute, strategy, ctx) if probes else compute
-        results.append(cache.evaluate(strategy, ctx, compute) if cache else compute())
+        ctx.checkpoint_dir = cache.checkpoints(cache.key(strategy))
+        run, _reused = cache.evaluate(strategy, work, opts.seed, compute)
+        ctx.checkpoint_dir = None
+        runs.append(run)
         del strategy
         gc.collect()
-    params = ctx._lm.parameters if ctx._lm else (cache and cache.model_parameters)
-    prices = Prices.from_config(getattr(task.config, "cost", None))
-    costs = cost_report(results, len(task.test), params, prices, remote=backend is not None)
-    verdict = decide(results, seed=opts.seed, costs=costs)
-    verdict.reasons += probes.verdict_notes(knowledge, results) if probes else []
-    return {
-        "schema_version": SCHEMA_VERSION,
-        "created": datetime.now(UTC).isoformat(timespec="seconds"),
-        "shouldtune_version": __version__,
-        "task": {
-            "name": task.name,
-            "description": task.description,
-            "n_train": len(task.train),
-            "n_test": len(task.test),
-            "metric": task.metric,
-            "test_is_split": task.test_is_split,
-            "n_docs": len(task.docs),
-        },
-        "model": {
-            "name": model_name,
-            # All strategies cached: the model was never loaded; its size was recorded.
-            "parameters": params,
-        },
-        "run": {
-            "seed": opts.seed,
-            "quick": opts.quick,
-            "wall_seconds": round(time.perf_counter() - started, 1),
-        },
-        "verdict": asdict(verdict),
-        "strategies": [
-            {**r.to_json(), "cost": costs.per_strategy[r.name].to_json()} for r in results
-        ],
-        "cost": costs.to_json(results, verdict.recommended),
-        "skipped": [asdict(s) for s in the_plan.skipped],
-        "knowledge": knowledge,
-        "probes": probes.describe() if probes else None,
-        "audit": None,
-    }
+    loaded = ctx.loaded_lm
+    params = loaded.parameters if loaded is not None else cache.model_parameters
+    cache.remember_parameters(params)
+    return Executed(runs, knowledge, probes.describe() if probes else None, params)
+
+
+def is_remote(url: str) -> bool:
+    """A served model on another machine: requests leave this one (needs.self_hosted)."""
+    from urllib.parse import urlparse
+
+    host = (urlparse(url).hostname or "").lower()
+    local = host in ("localhost", "::1", "0.0.0.0") or host.startswith("127.")
+    return bool(host) and not local

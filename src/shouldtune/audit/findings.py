@@ -16,13 +16,15 @@ EXCERPT_CHARS = 80
 
 @dataclass
 class Finding:
-    """One check's result. `examples` are JSON-safe dicts that name a `source` (file:line)."""
+    """One check's result. `examples` are JSON-safe dicts that name a `source` (file:line);
+    `data` holds the check's numbers for whatever reads results.json (verdict, report)."""
 
     check: str
     severity: Severity
     count: int
     message: str
     examples: list[dict[str, Any]] = field(default_factory=list)
+    data: dict[str, Any] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -31,14 +33,26 @@ class Finding:
             "count": self.count,
             "message": self.message,
             "examples": self.examples[:MAX_EXAMPLES],
+            "data": dict(self.data),
         }
 
 
 @dataclass
 class AuditReport:
+    """All findings, plus which test rows the scores must keep apart.
+
+    `test_rows` holds 0-based indices into the test list: "seen" (the input is in train
+    exactly, or nearly with the same answer: a memorising model gets them right),
+    "contrastive" (nearly the same input with another answer: scored as clean) and
+    "answer_in_train" (the expected output is among the training outputs). `open_ended` is
+    True when the outputs are free text rather than labels.
+    """
+
     findings: list[Finding]
     seconds: float
     notes: list[str] = field(default_factory=list)
+    test_rows: dict[str, list[int]] = field(default_factory=dict)
+    open_ended: bool = False
 
     @property
     def blocking(self) -> list[Finding]:
@@ -62,6 +76,8 @@ class AuditReport:
             "seconds": round(self.seconds, 3),
             "summary": {s: sum(f.severity == s for f in self.findings) for s in SEVERITIES},
             "notes": list(self.notes),
+            "open_ended": self.open_ended,
+            "test_rows": {k: list(v) for k, v in self.test_rows.items()},
             "findings": [f.to_json() for f in self.findings],
         }
 
@@ -83,8 +99,8 @@ def example_ref(ex: Example, **extra: Any) -> dict[str, Any]:
     return {"source": ex.source, "excerpt": excerpt(ex.input), **extra}
 
 
-def none_found(check: str, what: str) -> Finding:
-    return Finding(check, "info", 0, f"no {what} found")
+def none_found(check: str, what: str, data: dict[str, Any] | None = None) -> Finding:
+    return Finding(check, "info", 0, f"no {what} found", data=dict(data or {}))
 
 
 def plural(n: int, word: str, many: str | None = None) -> str:

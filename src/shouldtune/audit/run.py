@@ -5,9 +5,10 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 
-from ..core.types import Example
+from ..core.types import Document, Example
 from . import content, labels, overlap
 from .content import TokenCounter
+from .docs import check_docs_support
 from .findings import AuditReport, Finding
 from .near import NearIndex
 
@@ -20,15 +21,18 @@ def run_audit(
     context_length: int | None = None,
     min_per_class: int = 5,
     instruction: str = "",
+    docs: Sequence[Document] = (),
 ) -> AuditReport:
     """Audit the data before any model runs. `instruction` is the task's prompt, counted
-    toward the context length; without `count_tokens`, tokens are estimated as chars / 4."""
+    toward the context length; without `count_tokens`, tokens are estimated as chars / 4.
+    With `docs`, each training answer is checked against them."""
     start = time.perf_counter()
     if not train:
         missing = Finding("data_sufficiency", "blocking", 0, "no train examples to audit")
         return AuditReport([missing], time.perf_counter() - start)
     label_like = labels.is_label_like(train)
-    findings = _overlap_checks(train, test, label_like)
+    findings, test_rows = _overlap_checks(train, test, label_like)
+    findings.append(check_docs_support(train, docs))
     findings += _content_checks(train, test, label_like, instruction, count_tokens, context_length)
     if label_like:
         labelled = [ex for ex in train if ex.output.strip()]
@@ -39,26 +43,45 @@ def run_audit(
         f"outputs look like {'labels' if label_like else 'free text'}",
         "token counts are estimates (characters / 4)" if count_tokens is None else "",
     ]
-    return AuditReport(findings, time.perf_counter() - start, [n for n in notes if n])
+    return AuditReport(
+        findings,
+        time.perf_counter() - start,
+        [n for n in notes if n],
+        test_rows=test_rows,
+        open_ended=not label_like,
+    )
 
 
 def _overlap_checks(
     train: Sequence[Example], test: Sequence[Example], label_like: bool
-) -> list[Finding]:
+) -> tuple[list[Finding], dict[str, list[int]]]:
     index = NearIndex([ex.input for ex in train])
     groups = overlap.exact_groups(train)
     near = overlap.near_only(index.pairs_within(), groups)
-    leakage = (
-        overlap.check_leakage(train, test, index)
-        if test
-        else Finding("leakage", "info", 0, "skipped: no test examples")
-    )
-    return [
+    split = overlap.split_test(train, test, index) if test else overlap.LeakSplit()
+    repeated = overlap.answers_in_train(train, test)
+    if test:
+        leakage = overlap.check_leakage(train, test, split)
+        test_checks = [
+            overlap.check_contrastive(train, test, split),
+            overlap.check_answer_repetition(train, test, repeated, open_ended=not label_like),
+        ]
+    else:
+        leakage = Finding("leakage", "info", 0, "skipped: no test examples")
+        test_checks = []
+    findings = [
         leakage,
+        *test_checks,
         overlap.check_duplicates(train, groups),
         overlap.check_near_duplicates(train, near),
         overlap.check_conflicts(train, groups, near, label_like),
     ]
+    rows = {
+        "seen": split.seen,
+        "contrastive": sorted(split.contrastive),
+        "answer_in_train": repeated,
+    }
+    return findings, rows
 
 
 def _content_checks(

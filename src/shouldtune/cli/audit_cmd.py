@@ -18,6 +18,7 @@ from ..core.taskio import load_task
 
 STYLE = {"blocking": "bold red", "warning": "yellow", "info": "dim"}
 DETAIL_SKIP = {"source", "excerpt"}
+LIST_ROWS = 60  # line numbers listed per file before "and N more"
 
 
 def _example_line(example: dict[str, Any]) -> str:
@@ -53,6 +54,8 @@ def render_report(report: AuditReport, console: Console | None = None) -> None:
     for finding in sorted(report.findings, key=lambda f: order[f.severity]):
         table.add_row(*_row(finding))
     console.print(table)
+    for line in _split_lines(report):
+        console.print(line)
     for note in report.notes:
         console.print(f"[dim]note: {escape(note)}[/dim]")
     console.print(
@@ -60,10 +63,59 @@ def render_report(report: AuditReport, console: Console | None = None) -> None:
     )
 
 
+def _split_lines(report: AuditReport) -> list[str]:
+    """How the test set will be scored, and which training rows the documents contradict."""
+    lines = []
+    leakage = report.get("leakage")
+    if leakage is not None and "test" in leakage.data:
+        d = leakage.data
+        contrastive = len(report.test_rows.get("contrastive", []))
+        lines.append(
+            f"test rows: {d['test']}; clean {d['clean']} (the verdict's rows, "
+            f"{contrastive} of them contrastive), seen {d['seen']} "
+            f"({d['exact']} exact, {d['near']} near with the same answer)"
+        )
+    repeated = report.get("answer_repetition")
+    if repeated is not None and repeated.data:
+        d = repeated.data
+        lines.append(
+            f"test answers also among the training answers: {d['repeated']} of {d['test']}"
+        )
+    return [escape(line) for line in lines + _support_lines(report.get("docs_support"))]
+
+
+def _support_lines(support: Finding | None) -> list[str]:
+    """Every training row the documents do not support, not only the table's examples."""
+    if support is None or not support.data.get("unsupported") or support.data.get("skipped"):
+        return []
+    contradicted = support.data["contradicted_rows"]
+    known = set(contradicted)
+    missing = [r for r in support.data["unsupported_rows"] if r not in known]
+    lines = []
+    if contradicted:
+        lines.append(f"training answers the documents contradict: {_compact(contradicted)}")
+    if missing:
+        lines.append(f"training answers in none of the top passages: {_compact(missing)}")
+    return lines
+
+
+def _compact(sources: list[str]) -> str:
+    """train.jsonl:3, train.jsonl:7 -> train.jsonl lines 3, 7 (every row, not a sample)."""
+    files: dict[str, list[str]] = {}
+    for source in sources:
+        name, _, line = source.rpartition(":")
+        files.setdefault(name or source, []).append(line)
+    shown = []
+    for name, lines in files.items():
+        more = f" and {len(lines) - LIST_ROWS} more (see --json)" if len(lines) > LIST_ROWS else ""
+        shown.append(f"{name} lines {', '.join(lines[:LIST_ROWS])}{more}")
+    return "; ".join(shown)
+
+
 def audit_command(task_dir: Path, strict: bool = False, json_out: Path | None = None) -> int:
     """Load the task, audit it, print the table, optionally write JSON; return the exit code."""
     task = load_task(task_dir)
-    report = run_audit(task.train, task.test, instruction=task.instruction)
+    report = run_audit(task.train, task.test, instruction=task.instruction, docs=task.docs)
     render_report(report)
     if json_out is not None:
         atomic_write_json(json_out, report.to_json())

@@ -14,11 +14,12 @@ from rich.markup import escape
 
 def export_command(run_dir: Path, strategy: str, out: Path, console: Console | None = None) -> Path:
     """Merge and write the model; print where it is and how to load it."""
-    from ..finetune.weights import export_model
+    from ..finetune.weights import export_model, saved_dtype
 
     console = console or Console()
     folder = export_model(run_dir, strategy, out)
-    console.print(f"wrote {escape(str(folder))} (merged, float32 safetensors, with tokenizer)")
+    dtype = escape(saved_dtype(folder))
+    console.print(f"wrote {escape(str(folder))} (merged, {dtype} safetensors, with tokenizer)")
     console.print(
         "load it with: transformers.AutoModelForCausalLM.from_pretrained("
         f"{escape(repr(str(folder)))})",

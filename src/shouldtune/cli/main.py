@@ -11,7 +11,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from ..core.errors import AuditBlocked, InputError
+from ..core.errors import AuditBlocked, InputError, ServiceError
 
 app = typer.Typer(
     add_completion=False,
@@ -22,9 +22,13 @@ err = Console(stderr=True)
 out = Console()
 
 
+EXIT_AUDIT, EXIT_INPUT, EXIT_SERVICE = 1, 2, 3
+
+
 @contextmanager
 def user_errors() -> Iterator[None]:
-    """Bad input is one line on stderr and exit 2 (a blocked audit: exit 1), no traceback."""
+    """One line on stderr, no traceback: bad input exits 2, an outside service that failed
+    mid-run exits 3 (with how to resume), a blocking audit exits 1."""
     try:
         yield
     except AuditBlocked as exc:
@@ -32,10 +36,39 @@ def user_errors() -> Iterator[None]:
 
         render_report(exc.report, err)
         err.print(f"error: {exc}", highlight=False, soft_wrap=True, markup=False)
-        raise typer.Exit(1) from None
+        raise typer.Exit(EXIT_AUDIT) from None
     except InputError as exc:
         err.print(f"error: {exc}", highlight=False, soft_wrap=True, markup=False)
-        raise typer.Exit(2) from None
+        raise typer.Exit(EXIT_INPUT) from None
+    except ServiceError as exc:
+        err.print(
+            f"error: {exc} — finished strategies are cached: run the same command again to resume",
+            highlight=False,
+            soft_wrap=True,
+            markup=False,
+        )
+        raise typer.Exit(EXIT_SERVICE) from None
+
+
+NeedsOption = Annotated[float | None, typer.Option(show_default=False)]
+SelfHostedOption = Annotated[
+    bool | None,
+    typer.Option("--self-hosted/--hosted-ok", show_default=False, help="Nothing may leave"),
+]
+NEEDS = (
+    "requests_per_day",
+    "horizon_days",
+    "latency_p95_ms",
+    "self_hosted",
+    "changes_per_year",
+    "min_quality",
+    "quality_margin",
+)
+
+
+def _needs(params: dict[str, object]) -> dict[str, object]:
+    """The needs flags of a command's parameters (None: not given, task.yaml's value stays)."""
+    return {k: params[k] for k in NEEDS}
 
 
 def _run(
@@ -46,14 +79,16 @@ def _run(
     seed: int,
     quick: bool,
     allow_audit_failures: bool = False,
+    plan_only: bool = False,
     **more: object,
 ) -> None:
-    """`more`: further RunOptions fields (candidates, backend_url, ...)."""
+    """`more`: further RunOptions fields (candidates, backend_url, ...). `plan_only`: print
+    the plan and its estimate, run nothing."""
     from ..run import RunOptions, run_task
-    from .progress import RichProgress
+    from .progress import make_progress, quiet_libraries
 
     names = [n.strip() for n in only.split(",") if n.strip()] if only else None
-    with user_errors(), RichProgress(err) as progress:
+    with user_errors(), quiet_libraries(), make_progress(err, out) as progress:
         results = run_task(
             task_dir,
             RunOptions(
@@ -64,15 +99,25 @@ def _run(
                 quick=quick,
                 progress=progress,
                 allow_audit_failures=allow_audit_failures,
+                plan_only=plan_only,
+                on_estimate=_print_plan if plan_only else progress.planned,
                 **more,  # type: ignore[arg-type]
             ),
         )
-    _print_summary(results)
+    if not plan_only:
+        _print_summary(results)
+
+
+def _print_plan(estimate: object) -> None:
+    from ..estimate import plan_lines
+
+    for line in plan_lines(estimate, getattr(estimate, "title", "")):  # type: ignore[arg-type]
+        out.print(line, markup=False, highlight=False, soft_wrap=True)
 
 
 def _print_summary(results: dict) -> None:
     table = Table(title=f"shouldtune: {results['task']['name']}")
-    for col in ("strategy", "kind", "score [95% CI]", "p50 ms", "tok/s", "train s"):
+    for col in ("strategy", "kind", "score [95% CI]", "p50 ms", "p95 ms", "tok/s", "train s"):
         table.add_column(col)
     for s in results["strategies"]:
         q = s["quality"]
@@ -81,16 +126,17 @@ def _print_summary(results: dict) -> None:
             s["kind"],
             f"{q['score']:.3f} [{q['ci_low']:.3f}, {q['ci_high']:.3f}]",
             f"{s['latency_ms']['p50']:.0f}",
+            f"{s['latency_ms'].get('p95', s['latency_ms']['p50']):.0f}",
             f"{s['tokens_per_s']:.1f}",
             f"{s['train_seconds']:.0f}",
         )
     out.print(table)
-    from ..report.render import verdict_sentence
+    from ..core.verdict import headline_of
     from .notes import print_notes
 
     print_notes(out, results)
     v = results["verdict"]
-    out.print(verdict_sentence(v, results.get("strategies")), style="bold", markup=False)
+    out.print(headline_of(results), style="bold", markup=False)
     for reason in v["reasons"]:
         out.print(f"  • {reason}", highlight=False)
 
@@ -106,6 +152,12 @@ def run(
     allow_audit_failures: Annotated[
         bool, typer.Option(help="Run even when the data audit finds blocking problems")
     ] = False,
+    plan: Annotated[
+        bool,
+        typer.Option(
+            "--plan", help="Print what would run, its tokens and estimated time; run nothing"
+        ),
+    ] = False,
     candidate: Annotated[
         list[str] | None,
         typer.Option(help="Another model to evaluate zero-shot (folder or cached hub id); repeat"),
@@ -117,8 +169,26 @@ def run(
     backend_key_env: Annotated[
         str | None, typer.Option(help="Environment variable holding the server's API key")
     ] = None,
+    device: Annotated[
+        str, typer.Option(help="auto|cpu|cuda|mps: where the models run (auto: GPU if any)")
+    ] = "auto",
+    dtype: Annotated[
+        str, typer.Option(help="auto|float32|bfloat16|float16 (auto: bf16 on GPU, fp32 on CPU)")
+    ] = "auto",
+    engine: Annotated[
+        str, typer.Option(help="auto|vllm|transformers: generation engine for the local model")
+    ] = "auto",
+    requests_per_day: NeedsOption = None,
+    horizon_days: NeedsOption = None,
+    latency_p95_ms: NeedsOption = None,
+    self_hosted: SelfHostedOption = None,
+    changes_per_year: NeedsOption = None,
+    min_quality: NeedsOption = None,
+    quality_margin: NeedsOption = None,
 ) -> None:
-    """Run every applicable strategy on TASK_DIR and write results.json and the report."""
+    """Run every applicable strategy on TASK_DIR and write results.json and the report.
+
+    The --requests-per-day ... --quality-margin options override task.yaml's `needs:`."""
     _run(
         task_dir,
         out,
@@ -127,11 +197,50 @@ def run(
         seed,
         quick,
         allow_audit_failures,
+        plan,
         candidates=candidate or [],
         backend_url=backend_url,
         backend_model=backend_model,
         backend_key_env=backend_key_env,
+        device=device,
+        dtype=dtype,
+        engine=engine,
+        needs=_needs(locals()),
     )
+
+
+@app.command()
+def rescore(
+    run_dir: Annotated[Path, typer.Argument(help="A finished run folder")],
+    metric: Annotated[
+        str | None,
+        typer.Option(help="Built-in metric or python:FILE:FUNCTION (default: the run's)"),
+    ] = None,
+    out: Annotated[Path | None, typer.Option("--out", help="Folder to write")] = None,
+    task: Annotated[
+        Path | None, typer.Option("--task", help="Task folder of a python: metric's file")
+    ] = None,
+    requests_per_day: NeedsOption = None,
+    horizon_days: NeedsOption = None,
+    latency_p95_ms: NeedsOption = None,
+    self_hosted: SelfHostedOption = None,
+    changes_per_year: NeedsOption = None,
+    min_quality: NeedsOption = None,
+    quality_margin: NeedsOption = None,
+) -> None:
+    """Re-score a finished run's saved answers with another metric and/or other needs: scores,
+    CIs, cost, verdict and report are rewritten into a new folder; nothing runs again."""
+    from ..rescore import RescoreOptions
+    from ..rescore import rescore as do_rescore
+
+    needs = _needs(locals())
+    with user_errors():
+        results, folder = do_rescore(
+            run_dir,
+            RescoreOptions(metric=metric, out_dir=out, task_dir=task, needs=needs),
+        )
+    _print_summary(results)
+    err.print(f"re-scored into {folder}", highlight=False, markup=False)
 
 
 @app.command()
@@ -168,7 +277,7 @@ def export(
     strategy: Annotated[str, typer.Argument(help="Fine-tune to export: lora, full, layerwise")],
     out: Annotated[Path, typer.Option("--out", help="Folder to write the model to")],
 ) -> None:
-    """Write a run's fine-tuned model as a merged float32 safetensors model plus tokenizer."""
+    """Write a run's fine-tune as a merged safetensors model (the base's dtype) plus tokenizer."""
     from .export_cmd import export_command
 
     with user_errors():

@@ -7,7 +7,15 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from .errors import InputError
 
@@ -46,7 +54,25 @@ class CostConfig(Strict):
     # A hosted model's prices, for the alternatives that need no training (a side left out: 0).
     api_input_per_million: float | None = Field(None, ge=0)
     api_output_per_million: float | None = Field(None, ge=0)
-    requests_per_day: float | None = Field(None, gt=0, description="your expected volume")
+    # Deprecated: the volume is a need (needs.requests_per_day); still read, with a note.
+    requests_per_day: float | None = Field(None, gt=0, description="deprecated: use needs")
+
+
+class NeedsConfig(Strict):
+    """What the user needs of a solution (core/needs.py): the verdict weighs these, not
+    accuracy alone. Every field is optional; the CLI may override each one."""
+
+    requests_per_day: float | None = Field(None, gt=0, description="expected volume")
+    horizon_days: float = Field(365.0, gt=0, le=36_500, description="period the cost covers")
+    latency_p95_ms: float | None = Field(None, gt=0, description="budget for one request")
+    self_hosted: bool = Field(False, description="nothing may leave this machine")
+    changes_per_year: float = Field(
+        0.0, ge=0, le=100_000, description="each change retrains every fine-tune once"
+    )
+    min_quality: float | None = Field(None, ge=0, le=1, description="floor on the metric")
+    quality_margin: float = Field(
+        0.0, ge=0, lt=1, description="quality you would trade for cost or speed"
+    )
 
 
 class EvalConfig(Strict):
@@ -105,6 +131,30 @@ class TaskConfig(Strict):
     backend: BackendConfig | None = None
     probes: ProbesConfig = Field(default_factory=ProbesConfig)
     cost: CostConfig = Field(default_factory=CostConfig)
+    needs: NeedsConfig = Field(default_factory=NeedsConfig)
+    _notes: list[str] = PrivateAttr(default_factory=list)
+
+    @property
+    def notes(self) -> list[str]:
+        """One-line notes about the file (deprecated keys), shown before the run starts."""
+        return list(self._notes)
+
+    @model_validator(mode="after")
+    def _volume_moved_to_needs(self) -> TaskConfig:
+        old, new = self.cost.requests_per_day, self.needs.requests_per_day
+        if old is None:
+            return self
+        if new is not None and new != old:
+            raise ValueError(
+                f"cost.requests_per_day ({old:g}) and needs.requests_per_day ({new:g}) disagree;"
+                " keep only needs.requests_per_day"
+            )
+        self.needs.requests_per_day = old
+        self._notes.append(
+            "task.yaml: cost.requests_per_day is deprecated, read as needs.requests_per_day"
+            " (move it there)"
+        )
+        return self
 
     @field_validator("metric")
     @classmethod

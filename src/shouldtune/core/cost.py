@@ -19,9 +19,6 @@ from typing import Any
 
 from .types import StrategyResult
 
-FINE_TUNING = "fine-tuning"
-NO_LLM = "baseline"  # strategies that run no language model
-
 
 @dataclass(frozen=True)
 class Prices:
@@ -31,23 +28,24 @@ class Prices:
     currency: str = "USD"
     api_input_per_million: float | None = None
     api_output_per_million: float | None = None
-    requests_per_day: float | None = None
+    requests_per_day: float | None = None  # from needs: turns break-even into days
 
     @property
     def has_api(self) -> bool:
         return self.api_input_per_million is not None or self.api_output_per_million is not None
 
     @classmethod
-    def from_config(cls, config: Any) -> Prices:
-        """From task.yaml's validated `cost:` section (core.config.CostConfig) or None."""
+    def from_config(cls, config: Any, requests_per_day: float | None = None) -> Prices:
+        """From task.yaml's validated `cost:` section (core.config.CostConfig) or None, and
+        the volume from `needs`."""
         if config is None:
-            return cls()
+            return cls(requests_per_day=requests_per_day)
         return cls(
             per_hour=config.price_per_hour,
             currency=config.currency,
             api_input_per_million=config.api_input_per_million,
             api_output_per_million=config.api_output_per_million,
-            requests_per_day=config.requests_per_day,
+            requests_per_day=requests_per_day,
         )
 
 
@@ -118,11 +116,11 @@ def parameters_for(
     result: StrategyResult, model_parameters: int | None, remote: bool
 ) -> int | None:
     """The parameters a strategy's requests run through; None when unknown or no LLM."""
-    if result.kind == NO_LLM:
+    if not result.uses_llm:
         return None
     if isinstance(result.details.get("parameters"), int):  # its own model (candidate:<name>)
         return result.details["parameters"]
-    if remote and result.kind != FINE_TUNING:  # served elsewhere: its size is not known here
+    if remote and not result.trains:  # served by the backend: its size is not known here
         return None
     return model_parameters
 
@@ -139,8 +137,8 @@ def strategy_cost(
     api = api_cost(result.prompt_tokens_mean, new_tokens, prices)
     # A hosted API serves the alternatives that need no training; a fine-tune runs on your
     # machine. A strategy without an LLM (or without tokens) is always machine time.
-    use_api = api is not None and result.kind not in (FINE_TUNING, NO_LLM) and tokens > 0
-    training = result.details.get("training") if result.kind == FINE_TUNING else None
+    use_api = api is not None and not result.trains and result.uses_llm and tokens > 0
+    training = result.details.get("training") if result.trains else None
     train_tokens = training.get("train_tokens") if isinstance(training, dict) else None
     return StrategyCost(
         flops_per_request=inference_flops(parameters, tokens) if parameters else None,
@@ -191,16 +189,15 @@ class CostReport:
     n_requests: int
     per_strategy: dict[str, StrategyCost] = field(default_factory=dict)
 
-    def break_evens(self, results: Sequence[StrategyResult], recommended: str) -> list[BreakEven]:
-        """Each fine-tune against the recommended strategy, or, when a fine-tune is the
-        recommendation, against the strongest alternative that needs no training."""
-        versus = _rival(results, recommended)
-        if versus is None:
+    def break_evens(self, results: Sequence[StrategyResult], versus: str | None) -> list[BreakEven]:
+        """Each fine-tune against `versus`, the alternative the verdict compares fine-tuning
+        with (core.verdict.strongest_alternative); none without one."""
+        if versus is None or versus not in self.per_strategy:
             return []
-        other = self.per_strategy[versus.name]
+        other = self.per_strategy[versus]
         found = []
         for r in results:
-            if r.kind != FINE_TUNING or r.name not in self.per_strategy:
+            if not r.trains or r.name not in self.per_strategy:
                 continue
             mine = self.per_strategy[r.name]
             n = break_even_requests(
@@ -212,7 +209,7 @@ class CostReport:
             found.append(
                 BreakEven(
                     strategy=r.name,
-                    versus=versus.name,
+                    versus=versus,
                     requests=n,
                     days_at_volume=n / per_day if n is not None and per_day else None,
                     training_cost=mine.training_cost,
@@ -221,13 +218,14 @@ class CostReport:
             )
         return found
 
-    def to_json(self, results: Sequence[StrategyResult], recommended: str) -> dict[str, Any]:
+    def to_json(self, results: Sequence[StrategyResult], versus: str | None) -> dict[str, Any]:
         return {
             "prices": asdict(self.prices),
             "seconds_per_request": "batched test-set evaluation seconds / test examples",
             "flops": "2 x parameters x (prompt + generated tokens) per request;"
             " training 6 x parameters x training tokens",
-            "break_even": [b.to_json() for b in self.break_evens(results, recommended)],
+            "break_even_versus": versus,
+            "break_even": [b.to_json() for b in self.break_evens(results, versus)],
         }
 
 
@@ -244,16 +242,6 @@ def cost_report(
         params = parameters_for(r, model_parameters, remote)
         report.per_strategy[r.name] = strategy_cost(r, n_requests, params, prices)
     return report
-
-
-def _rival(results: Sequence[StrategyResult], recommended: str) -> StrategyResult | None:
-    chosen = next((r for r in results if r.name == recommended), None)
-    if chosen is not None and chosen.kind != FINE_TUNING:
-        return chosen
-    others = [r for r in results if r.kind != FINE_TUNING]
-    if not others:
-        return None
-    return max(others, key=lambda r: (r.quality.score, -r.latency_ms.get("p50", 0.0)))
 
 
 def money(value: float, currency: str = "USD") -> str:

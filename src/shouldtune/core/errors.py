@@ -1,4 +1,5 @@
-"""Errors the user can fix. The CLI prints them as one line and exits 2."""
+"""Errors the user can fix, and failures outside shouldtune. Exit codes (cli/main.py):
+2 bad input (InputError), 3 an outside service failed (ServiceError), 1 a blocking audit."""
 
 from __future__ import annotations
 
@@ -37,3 +38,12 @@ class AuditBlocked(Exception):
     def __init__(self, report: object, summary: str):
         self.report = report
         super().__init__(summary)
+
+
+class ServiceError(Exception):
+    """Something outside shouldtune failed mid-run (a served model unreachable, rate-limited
+    past its retries): not the user's input. Finished strategies are cached; rerun to resume."""
+
+    def __init__(self, message: str):
+        self.message = message
+        super().__init__(one_line(message))

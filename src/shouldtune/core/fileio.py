@@ -38,15 +38,17 @@ def atomic_write_jsonl(path: Path, rows: Iterable[dict[str, Any]]) -> None:
 SMALL_FILE = 16 * 2**20  # files up to this size are hashed; bigger ones by size + mtime
 
 
-def folder_fingerprint(folder: Path) -> str:
+def folder_fingerprint(folder: Path, exclude: set[str] | frozenset[str] = frozenset()) -> str:
     """Small files (configs, tokenizers, task data and code) by content; big ones (weights)
-    by name, size and mtime."""
+    by name, size and mtime. `exclude`: relative paths left out (a task's metric file)."""
     h = hashlib.sha256()
     for path in sorted(Path(folder).rglob("*")):
         rel = path.relative_to(folder).parts
         # Hidden entries (a run's .partial/.cache folders if --out points inside) and
         # bytecode caches change between attempts without changing the task.
         if not path.is_file() or any(p.startswith(".") or p == "__pycache__" for p in rel):
+            continue
+        if path.relative_to(folder).as_posix() in exclude:
             continue
         st = path.stat()
         h.update(str(path.relative_to(folder)).encode())

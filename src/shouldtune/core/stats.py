@@ -1,10 +1,20 @@
-"""Bootstrap confidence intervals over per-example scores."""
+"""Bootstrap confidence intervals over per-example scores, and paired comparisons.
+
+Percentile bootstrap (Efron & Tibshirani 1993, ch. 13): resample the test examples with
+replacement, take the mean each time, read the interval off the quantiles. Paired: the same
+resampled examples for both strategies, i.e. the bootstrap of per-example differences, which
+is what tells two strategies apart on one shared test set.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
+
+CONFIDENCE = 0.95  # every interval shouldtune reports; the report prints it from here
+BOOTSTRAP_SAMPLES = 2000
 
 
 def _resample_means(values: np.ndarray, n_resamples: int, seed: int) -> np.ndarray:
@@ -14,7 +24,10 @@ def _resample_means(values: np.ndarray, n_resamples: int, seed: int) -> np.ndarr
 
 
 def bootstrap_ci(
-    scores: Sequence[float], n_resamples: int = 2000, seed: int = 0, level: float = 0.95
+    scores: Sequence[float],
+    n_resamples: int = BOOTSTRAP_SAMPLES,
+    seed: int = 0,
+    level: float = CONFIDENCE,
 ) -> tuple[float, float, float]:
     """Mean and percentile-bootstrap CI of the mean."""
     values = np.asarray(scores, dtype=float)
@@ -26,16 +39,51 @@ def bootstrap_ci(
     return float(values.mean()), float(lo), float(hi)
 
 
-def paired_difference_ci(
-    a: Sequence[float], b: Sequence[float], n_resamples: int = 2000, seed: int = 0
-) -> tuple[float, float, float]:
-    """Mean of a - b over the same examples, with a paired-bootstrap 95% CI."""
+@dataclass(frozen=True)
+class Paired:
+    """mean(a - b) over the same examples with its paired-bootstrap interval."""
+
+    diff: float
+    ci_low: float
+    ci_high: float
+
+    @property
+    def significantly_above(self) -> bool:
+        """a is better than b: the whole interval lies above zero."""
+        return self.ci_low > 0
+
+    @property
+    def significantly_below(self) -> bool:
+        return self.ci_high < 0
+
+    @property
+    def significant(self) -> bool:
+        return self.significantly_above or self.significantly_below
+
+    def sentence(self) -> str:
+        level = f"{CONFIDENCE:.0%}"
+        return (
+            f"paired difference {self.diff:+.3f}, {level} CI {self.ci_low:+.3f} to"
+            f" {self.ci_high:+.3f}"
+        )
+
+
+def paired(
+    a: Sequence[float],
+    b: Sequence[float],
+    n_resamples: int = BOOTSTRAP_SAMPLES,
+    seed: int = 0,
+) -> Paired:
+    """a - b over the same examples, with a paired-bootstrap CI at CONFIDENCE."""
     if len(a) != len(b):
         raise ValueError("paired scores must cover the same examples")
-    return bootstrap_ci(np.asarray(a, float) - np.asarray(b, float), n_resamples, seed)
+    diff = np.asarray(a, float) - np.asarray(b, float)
+    return Paired(*bootstrap_ci(diff, n_resamples, seed))
 
 
-def significantly_better(a: Sequence[float], b: Sequence[float], seed: int = 0) -> bool:
-    """True when the 95% CI of mean(a - b) lies entirely above zero."""
-    _, lo, _ = paired_difference_ci(a, b, seed=seed)
-    return lo > 0
+def paired_difference_ci(
+    a: Sequence[float], b: Sequence[float], n_resamples: int = BOOTSTRAP_SAMPLES, seed: int = 0
+) -> tuple[float, float, float]:
+    """The same as `paired`, as a plain tuple (diff, low, high) for table code."""
+    p = paired(a, b, n_resamples, seed)
+    return p.diff, p.ci_low, p.ci_high

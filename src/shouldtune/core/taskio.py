@@ -62,37 +62,50 @@ def parse_record(record: Any, path: Path, line: int) -> Example:
     )
 
 
-def jsonl_records(path: Path) -> Iterator[tuple[int, Any]]:
-    """(line number, parsed JSON) for each non-blank line of an untrusted JSONL file; every
-    problem (encoding, NUL bytes, huge or deeply nested lines) is one InputError naming the
-    file and the line."""
+def jsonl_records(path: Path, strict: bool = True) -> Iterator[tuple[int, Any]]:
+    """(line number, parsed JSON) for each non-blank line of an untrusted JSONL file.
+
+    strict (task data): every problem (encoding, NUL bytes, huge or deeply nested lines) is one
+    InputError naming the file and the line. Lenient (a report reading its own predictions):
+    an unreadable file yields nothing and a bad line is skipped, so a report never crashes."""
     try:
         data = path.read_bytes()
     except FileNotFoundError:
+        if not strict:
+            return
         raise InputError("file not found", path) from None
+    except OSError:
+        if not strict:
+            return
+        raise
     data = data.removeprefix(b"\xef\xbb\xbf")  # a UTF-8 BOM from Windows editors
     for number, raw in enumerate(data.split(b"\n"), start=1):
         if not raw.strip():
             continue
-        if len(raw) > MAX_LINE_BYTES:
-            raise InputError(f"line longer than {MAX_LINE_BYTES} bytes", path, number)
         try:
-            text = raw.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            raise InputError(f"not UTF-8 ({exc.reason})", path, number) from None
-        if "\x00" in text:
-            raise InputError("NUL byte in line", path, number)
-        try:
-            record = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise InputError(
-                f"malformed JSON: {exc.msg} (column {exc.colno})", path, number
-            ) from None
-        except RecursionError:
-            raise InputError("JSON nested too deeply", path, number) from None
-        except ValueError as exc:  # e.g. an integer over Python's 4300-digit limit
-            raise InputError(f"malformed JSON: {exc}", path, number) from None
-        yield number, record
+            yield number, _parse_line(raw, path, number)
+        except InputError:
+            if strict:
+                raise
+
+
+def _parse_line(raw: bytes, path: Path, number: int) -> Any:
+    if len(raw) > MAX_LINE_BYTES:
+        raise InputError(f"line longer than {MAX_LINE_BYTES} bytes", path, number)
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise InputError(f"not UTF-8 ({exc.reason})", path, number) from None
+    if "\x00" in text:
+        raise InputError("NUL byte in line", path, number)
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InputError(f"malformed JSON: {exc.msg} (column {exc.colno})", path, number) from None
+    except RecursionError:
+        raise InputError("JSON nested too deeply", path, number) from None
+    except ValueError as exc:  # e.g. an integer over Python's 4300-digit limit
+        raise InputError(f"malformed JSON: {exc}", path, number) from None
 
 
 def read_jsonl(path: Path) -> list[Example]:

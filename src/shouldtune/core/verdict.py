@@ -1,225 +1,324 @@
-"""The verdict: the cheapest strategy not significantly worse than the best one.
+"""The verdict: which strategy to use, whether to fine-tune, why, and what would change it.
 
-Fine-tuning is recommended only when a fine-tuned strategy is significantly better (paired
-bootstrap over the same test examples) than every alternative that needs no training.
+The procedure is core/decision.py (rule out, leader, acceptable, cheapest); this module turns
+results, costs, needs and evidence into its inputs, reads its outcome, and words it: the
+headline, the reasons with their numbers, the drivers, the flips and the next steps. The report
+and the CLI only show what is decided here.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from dataclasses import dataclass
 
-from .cost import CostReport, money
-from .stats import paired_difference_ci
+from .cost import CostReport, Prices, cost_report, money
+from .decision import (
+    Decision,
+    Option,
+    Pairs,
+    by_name,
+    decide_steps,
+    hard_reasons,
+)
+from .evidence import Evidence, still_learning
+from .needs import Needs
+from .stats import BOOTSTRAP_SAMPLES, CONFIDENCE
 from .types import StrategyResult, Verdict
 
-FINE_TUNING = "fine-tuning"
-BASELINE = "baseline"  # no language model at all
+LEVEL = f"{CONFIDENCE:.0%}"
+# A gap this large between a strategy's score and the same answers scored leniently (contains,
+# token F1) means the metric is hiding answers that are right but worded differently.
+METRIC_GAP = 0.25
 
-
-def cost_key(result: StrategyResult) -> tuple[bool, float, str]:
-    """Cheaper first: no one-off training, then lower per-request latency."""
-    return (result.train_seconds > 0, result.latency_ms.get("p50", 0.0), result.name)
-
-
-def _fmt(r: StrategyResult) -> str:
-    q = r.quality
-    return f"{r.name} scored {q.score:.3f} {q.metric} (95% CI {q.ci_low:.3f}-{q.ci_high:.3f})"
-
-
-def _diff(a: StrategyResult, b: StrategyResult, seed: int) -> tuple[float, float, float]:
-    return paired_difference_ci(a.scores, b.scores, seed=seed)
-
-
-def _fine_tune_winners(results: Sequence[StrategyResult], seed: int) -> list[StrategyResult]:
-    tuned = [r for r in results if r.kind == FINE_TUNING]
-    others = [r for r in results if r.kind != FINE_TUNING]
-    if not tuned or not others:
-        return []
-    return [t for t in tuned if all(_diff(t, o, seed)[1] > 0 for o in others)]
-
-
-def decide(
-    results: Sequence[StrategyResult], seed: int = 0, costs: CostReport | None = None
-) -> Verdict:
-    if not results:
-        raise ValueError("no strategy results to decide on")
-    n = len(results[0].scores)
-    best = max(results, key=lambda r: (r.quality.score, -cost_key(r)[1]))
-    tied = [r for r in results if r is best or _diff(best, r, seed)[1] <= 0]
-    winners = _fine_tune_winners(results, seed)
-    # Probe rule: among fine-tunes that beat every alternative, those whose probes show no
-    # significant rise in fabrication or forgetting are preferred; a harmful one is
-    # recommended only when no clean one wins, and `_probe_reasons` then says what it costs.
-    preferred = [w for w in winners if not probe_harms(w)] or winners
-    pool = [r for r in tied if r in preferred] or preferred if preferred else tied
-    recommended = min(pool, key=cost_key)
-
-    reasons = [f"Best quality: {_fmt(best)} on {n} held-out examples."]
-    if best.quality.score <= 0:
-        reasons.append(
-            f"Nothing worked: no strategy got a single test example right, so {recommended.name}"
-            " is only the cheapest of equally failed options. Check the metric and the data,"
-            " or try a bigger model, before choosing."
-        )
-    if recommended is not best:
-        d, lo, hi = _diff(best, recommended, seed)
-        reasons.append(
-            f"Recommended {recommended.name}: {recommended.quality.score:.3f} is not significantly"
-            f" below the best (paired difference {d:+.3f}, 95% CI {lo:+.3f} to {hi:+.3f}) and it"
-            f" is cheaper: {recommended.train_seconds:.0f} s of training,"
-            f" {recommended.latency_ms.get('p50', 0):.0f} ms per request (p50) against"
-            f" {best.train_seconds:.0f} s and {best.latency_ms.get('p50', 0):.0f} ms."
-        )
-    reasons += _no_llm_reasons(results, recommended, seed)
-    reasons.append(_fine_tune_reason(results, preferred, seed))
-    reasons += _break_even_reasons(results, recommended, costs)
-    reasons += _probe_reasons(results, recommended, winners, preferred)
-    worse = [r for r in results if r not in tied]
-    if worse:
-        listed = ", ".join(f"{r.name} ({r.quality.score:.3f})" for r in worse)
-        reasons.append(f"Significantly worse than {best.name}: {listed}.")
-    return Verdict(
-        fine_tune=bool(winners),
-        recommended=recommended.name,
-        reasons=reasons,
-        best=best.name,
-        not_worse_than_best=[r.name for r in tied],
-    )
-
-
-def _no_llm_reasons(
-    results: Sequence[StrategyResult], recommended: StrategyResult, seed: int
-) -> list[str]:
-    """When a non-LLM baseline is recommended, say plainly that no LLM is needed."""
-    llms = [r for r in results if r.kind != BASELINE]
-    if recommended.kind != BASELINE or not llms or recommended.quality.score <= 0:
-        return []  # a baseline that solves nothing is no reason to drop the LLM
-    top = max(llms, key=lambda r: (r.quality.score, -cost_key(r)[1]))
-    d, lo, hi = _diff(top, recommended, seed)
-    compared = "not significantly better than" if d > 0 else "no better than"
-    return [
-        f"You don't need an LLM for this: {recommended.name} ({recommended.quality.score:.3f})"
-        f" needs no language model, and the best LLM strategy, {top.name}"
-        f" ({top.quality.score:.3f}), is {compared} it (paired difference {d:+.3f},"
-        f" 95% CI {lo:+.3f} to {hi:+.3f})."
-    ]
-
-
-def _fine_tune_reason(
-    results: Sequence[StrategyResult], winners: list[StrategyResult], seed: int
-) -> str:
-    tuned = [r for r in results if r.kind == FINE_TUNING]
-    others = [r for r in results if r.kind != FINE_TUNING]
-    if not tuned:
-        return "No fine-tuned strategy was run, so this verdict compares only the alternatives."
-    if not others:
-        return "Only fine-tuned strategies were run: nothing to compare fine-tuning against."
-    if winners:
-        top = max(winners, key=lambda r: r.quality.score)
-        rival = max(others, key=lambda r: r.quality.score)
-        d, lo, hi = _diff(top, rival, seed)
-        return (
-            f"Fine-tune: {top.name} beats every alternative significantly; the strongest"
-            f" alternative, {rival.name} ({rival.quality.score:.3f}), is {d:.3f} lower"
-            f" (95% CI {lo:.3f} to {hi:.3f}). Training took {top.train_seconds:.0f} s."
-        )
-    top = max(tuned, key=lambda r: r.quality.score)
-    rival = max(others, key=lambda r: (r.quality.score, -cost_key(r)[1]))
-    d, lo, hi = _diff(top, rival, seed)
-    return (
-        f"Do not fine-tune: {top.name} ({top.quality.score:.3f}, {top.train_seconds:.0f} s of"
-        f" training) is not significantly better than {rival.name}"
-        f" ({rival.quality.score:.3f}; paired difference {d:+.3f}, 95% CI {lo:+.3f} to {hi:+.3f})."
-    )
-
-
-# Probe metrics (probes/metrics.py) and the sign of a harmful change (diff = after - before).
+# Probe metrics (probes/metrics.py) whose significant change counts against a fine-tune:
+# key -> (sign of a harmful change, what got worse). diff = after - before.
 PROBE_HARMS = {
     "fabrication_rate": (1, "fabrication on unanswerable questions"),
-    "forgetting": (-1, "general-knowledge accuracy"),
+    "knowledge_retained": (-1, "general knowledge (likelihood of the right answer)"),
+    "in_domain_fabrication": (1, "confidently wrong answers to new task questions"),
+}
+# Changes worth saying that are no harm: the tuned model answers open questions in the
+# format it was trained on ("forgetting": results written before the likelihood probe).
+PROBE_FINDINGS = {
+    "open_questions": (-1, "answers to open general questions"),
+    "forgetting": (-1, "answers to open general questions"),
 }
 
 
-def probe_is_harmful(key: str, m: dict) -> bool:
+def probe_is_harmful(key: str, m: dict, table: dict | None = None) -> bool:
     """The 95% CI of the paired before/after difference lies entirely on the harmful side of
     zero. Missing or non-finite bounds are no evidence of harm."""
-    if key not in PROBE_HARMS or not isinstance(m, dict):
+    table = PROBE_HARMS if table is None else table
+    if key not in table or not isinstance(m, dict):
         return False
-    sign = PROBE_HARMS[key][0]
+    sign = table[key][0]
     bound = m.get("ci_low" if sign > 0 else "ci_high")
     if isinstance(bound, bool) or not isinstance(bound, int | float) or not math.isfinite(bound):
         return False
     return bound > 0 if sign > 0 else bound < 0
 
 
-def probe_harms(result: StrategyResult) -> list[str]:
-    """What got significantly worse after this fine-tune, as sentences."""
+def _probe_changes(result: StrategyResult, table: dict) -> list[str]:
     probes = result.details.get("probes") if isinstance(result.details, dict) else None
-    harms = []
-    for key, (_, label) in PROBE_HARMS.items():
+    found = []
+    for key, (_, label) in table.items():
         m = (probes or {}).get(key)
-        if probe_is_harmful(key, m):
-            harms.append(
+        if probe_is_harmful(key, m, table):
+            found.append(
                 f"{label} went from {m['before']:.2f} to {m['after']:.2f} ({m['diff']:+.2f},"
-                f" 95% CI {m['ci_low']:+.2f} to {m['ci_high']:+.2f})"
+                f" {LEVEL} CI {m['ci_low']:+.2f} to {m['ci_high']:+.2f})"
             )
-    return harms
+    return found
 
 
-def _probe_reasons(
+def probe_harms(result: StrategyResult) -> list[str]:
+    """What got significantly worse after this fine-tune, as phrases."""
+    return _probe_changes(result, PROBE_HARMS) if result.trains else []
+
+
+def format_takeover(result: StrategyResult) -> list[str]:
+    return _probe_changes(result, PROBE_FINDINGS) if result.trains else []
+
+
+# --- inputs of the procedure -------------------------------------------------------------
+
+
+def option_for(r: StrategyResult, costs: CostReport) -> Option:
+    c = costs.per_strategy.get(r.name)
+    unseen = r.details.get("unseen_answer_rows") if isinstance(r.details, dict) else None
+    lookup = r.details.get("mode") == "nearest" and not r.uses_llm and isinstance(unseen, dict)
+    return Option(
+        name=r.name,
+        score=r.quality.score,
+        ci_low=r.quality.ci_low,
+        ci_high=r.quality.ci_high,
+        p50_ms=float(r.latency_ms.get("p50", 0.0)),
+        p95_ms=float(r.latency_ms.get("p95", r.latency_ms.get("p50", 0.0))),
+        cost_per_request=c.cost_per_1k_requests / 1000 if c else 0.0,
+        training_cost=c.training_cost if c else 0.0,
+        train_seconds=r.train_seconds,
+        trains=r.trains,
+        uses_llm=r.uses_llm,
+        hosted=r.hosted,
+        harms=tuple(probe_harms(r)),
+        lookup_unseen=float(unseen["score"]) if lookup and unseen else None,
+        still_learning=r.trains and still_learning(r.details.get("training")),
+    )
+
+
+def strongest_alternative(options: Sequence[Option], d: Decision) -> Option | None:
+    """The one alternative (needs no training) fine-tuning is compared with, everywhere: the
+    chosen strategy when it needs no training; else the most accurate acceptable one; else the
+    most accurate one that meets the hard needs; else the most accurate one."""
+    alts = sorted((o for o in options if not o.trains), key=lambda o: (-o.score, o.p50_ms, o.name))
+    if not alts:
+        return None
+    names = by_name(alts)
+    if d.chosen in names:
+        return names[d.chosen]
+    acceptable = [o for o in alts if o.name in d.acceptable]
+    usable = [o for o in alts if o.name not in d.ruled_out]
+    return (acceptable or usable or alts)[0]
+
+
+def strongest_fine_tune(options: Sequence[Option], d: Decision) -> Option | None:
+    tuned = sorted(
+        (o for o in options if o.trains), key=lambda o: (-o.score, o.training_cost, o.name)
+    )
+    if not tuned:
+        return None
+    chosen = [o for o in tuned if o.name == d.chosen]
+    ok = [o for o in tuned if o.name in d.acceptable]
+    return (chosen or ok or tuned)[0]
+
+
+# --- the decision ----------------------------------------------------------------------
+
+
+@dataclass
+class _Case:
+    results: list[StrategyResult]
+    options: list[Option]
+    needs: Needs
+    pairs: Pairs
+    costs: CostReport
+    evidence: Evidence
+    d: Decision
+
+    @property
+    def named(self) -> dict[str, Option]:
+        return by_name(self.options)
+
+    def result(self, name: str) -> StrategyResult:
+        return next(r for r in self.results if r.name == name)
+
+    def money(self, value: float) -> str:
+        return money(value, self.costs.prices.currency)
+
+    def per_1k(self, o: Option) -> str:
+        return self.money(o.cost_per_request * 1000)
+
+
+def decide(
     results: Sequence[StrategyResult],
-    recommended: StrategyResult,
-    winners: list[StrategyResult],
-    preferred: list[StrategyResult],
-) -> list[str]:
-    """One sentence per fine-tune whose probes got significantly worse: never silent."""
-    reasons = []
-    for r in results:
-        harms = probe_harms(r)
-        if r.kind != FINE_TUNING or not harms:
+    seed: int = 0,
+    costs: CostReport | None = None,
+    needs: Needs | None = None,
+    evidence: Evidence | None = None,
+    n_resamples: int = BOOTSTRAP_SAMPLES,
+) -> Verdict:
+    """The verdict on scored results (scores on the same clean test rows)."""
+    if not results:
+        raise ValueError("no strategy results to decide on")
+    results = sorted(results, key=lambda r: r.name)
+    needs = needs or Needs()
+    evidence = evidence or Evidence()
+    if costs is None:
+        n = len(results[0].scores)
+        costs = cost_report(results, n, None, Prices(requests_per_day=needs.requests_per_day))
+    options = [option_for(r, costs) for r in results]
+    pairs = Pairs({r.name: r.scores for r in results}, n_resamples, seed)
+    decision = decide_steps(options, needs, pairs)
+    return _verdict(_Case(list(results), options, needs, pairs, costs, evidence, decision))
+
+
+def _verdict(c: _Case) -> Verdict:
+    from . import reasons  # the wording lives apart from the procedure
+
+    d = c.d
+    fine_tune, drivers = _fine_tune(c)
+    flips = reasons.flips(c)
+    best = min(c.options, key=lambda o: (-o.score, o.name))
+    versus = strongest_alternative(c.options, d)
+    status = "recommend" if d.chosen else "no_recommendation"
+    verdict = Verdict(
+        fine_tune=fine_tune,
+        recommended=d.chosen,
+        reasons=[],
+        best=best.name,
+        not_worse_than_best=list(d.acceptable),
+        status=status,
+        drivers=drivers,
+        indicative=c.evidence.quick,
+        steps={
+            **d.to_json(),
+            "versus": versus.name if versus else None,
+            "table": reasons.needs_table(c),
+        },
+        flips=flips,
+        needs=c.needs.to_json(),
+    )
+    verdict.next_steps = reasons.next_steps(c, verdict)
+    verdict.reasons = reasons.all_reasons(c, verdict)
+    verdict.headline = reasons.headline(c, verdict)
+    return verdict
+
+
+def _fine_tune(c: _Case) -> tuple[bool | None, list[str]]:
+    """(fine_tune, drivers). None: undecided — nothing usable, only fine-tunes run (nothing
+    to compare one with), or a fine-tune that could change the verdict was still learning."""
+    d, named = c.d, c.named
+    tuned = [o for o in c.options if o.trains]
+    alts = [o for o in c.options if not o.trains]
+    if d.chosen is None or not alts:
+        return None, []
+    if not tuned:  # the chosen strategy is no fine-tune; the reasons say none was run
+        return False, ["not_run"]
+    chosen = named[d.chosen]
+    if chosen.trains:
+        return True, _drivers_for(c, chosen)
+    if _learning_could_change(c):
+        return None, ["still_learning"]
+    return False, _drivers_against(c)
+
+
+def _learning_could_change(c: _Case) -> bool:
+    """A still-learning fine-tune that lost on quality (not on cost or a hard need)."""
+    for o in c.options:
+        if not (o.trains and o.still_learning) or hard_reasons(o, c.needs):
             continue
-        said = f"After fine-tuning, {r.name}'s {'; '.join(harms)}."
-        if r is recommended:
-            said += (
-                " It is recommended anyway because nothing else reaches its quality: use it only"
-                " for this task, and keep retrieval or the base model for open questions."
-            )
-        elif r in winners and r not in preferred:
-            said += f" That is why {recommended.name} is recommended instead."
-        reasons.append(said)
-    return reasons
+        if o.name not in c.d.acceptable:
+            return True
+    return False
 
 
-def _break_even_reasons(
-    results: Sequence[StrategyResult], recommended: StrategyResult, costs: CostReport | None
-) -> list[str]:
-    """When the one-off training cost of the leading fine-tune is paid back, if ever."""
-    found = costs.break_evens(results, recommended.name) if costs is not None else []
-    if costs is None or not found:
-        return []
-    scores = {r.name: r.quality.score for r in results}
-    pick = next((b for b in found if b.strategy == recommended.name), None)
-    b = pick or max(found, key=lambda b: scores[b.strategy])
-    cur = costs.prices.currency
-    mine = costs.per_strategy[b.strategy]
-    other = costs.per_strategy[b.versus]
-    head = (
-        f"Cost: {b.strategy} costs {money(mine.cost_per_1k_requests, cur)} per 1,000 requests"
-        f" against {money(other.cost_per_1k_requests, cur)} for {b.versus}"
+def _alts_meeting_hard_needs(c: _Case) -> list[Option]:
+    return [o for o in c.options if not o.trains and not hard_reasons(o, c.needs)]
+
+
+def _drivers_for(c: _Case, t: Option) -> list[str]:
+    """Why fine-tuning wins: quality, cost at the volume, latency, control."""
+    drivers = []
+    alts = _alts_meeting_hard_needs(c)
+    if alts and all(c.pairs.diff(t.name, a.name).significantly_above for a in alts):
+        drivers.append("quality")
+    relax = {
+        "control": {"self_hosted": False} if c.needs.self_hosted else None,
+        "latency": {"latency_p95_ms": None} if c.needs.latency_p95_ms is not None else None,
+    }
+    for name, change in relax.items():
+        if change and not _trains(c, decide_steps(c.options, c.needs.relaxed(**change), c.pairs)):
+            drivers.append(name)
+    if c.needs.requests is not None and any(not c.named[n].trains for n in c.d.preferred):
+        drivers.append("cost")
+    if not drivers:
+        drivers.append("only_usable")
+    return drivers
+
+
+def _drivers_against(c: _Case) -> list[str]:
+    """Why not: a fine-tune tied but costs more (needs no training / at your volume / the task
+    changes too often), was worse, or broke a need."""
+    d, why = c.d, []
+    tuned = [o for o in c.options if o.trains]
+    if any(o.name in d.acceptable for o in tuned):
+        if c.needs.changes_per_year > 0 and _trains(
+            c, decide_steps(c.options, c.needs.relaxed(changes_per_year=0.0), c.pairs)
+        ):
+            why.append("changes")
+        why.append("cost" if c.needs.requests is not None else "no_training")
+    elif any(hard_reasons(o, c.needs) for o in tuned) and all(
+        hard_reasons(o, c.needs) for o in tuned
+    ):
+        why.append("needs")
+    else:
+        why.append("quality")
+    return why
+
+
+def _trains(c: _Case, d: Decision) -> bool:
+    return d.chosen is not None and c.named[d.chosen].trains
+
+
+# --- reading a verdict back from results.json -------------------------------------------
+
+
+def headline_of(results: dict) -> str:
+    """The verdict's own headline; results written before schema 2 get the sentence they were
+    shown with, marked as older."""
+    verdict = results.get("verdict") if isinstance(results, dict) else None
+    if isinstance(verdict, dict) and isinstance(verdict.get("headline"), str):
+        return verdict["headline"]
+    return _legacy_headline(
+        verdict, results.get("strategies") if isinstance(results, dict) else None
     )
-    if b.requests is None:
-        return [
-            f"{head}, so its one-off training ({mine.training_seconds:.0f} s,"
-            f" {money(b.training_cost, cur)}) is never paid back by cheaper requests."
-        ]
-    volume = costs.prices.requests_per_day
-    when = (
-        f", {b.days_at_volume:,.1f} days at your stated volume of {volume:,.0f} requests a day"
-        if b.days_at_volume is not None
-        else " (set cost.requests_per_day in task.yaml to turn this into days)"
-    )
-    return [
-        f"{head}; its one-off training ({mine.training_seconds:.0f} s,"
-        f" {money(b.training_cost, cur)}) pays off after {b.requests:,} requests{when}."
-    ]
+
+
+def _legacy_headline(verdict: dict | None, strategies: list | None) -> str:
+    """Schema 1 had no headline: the report computed it like this."""
+    if not verdict or not verdict.get("recommended"):
+        return "No verdict: no strategy produced results"
+    name = verdict["recommended"]
+    rows = [s for s in strategies or [] if isinstance(s, dict)]
+    scores = [(s.get("quality") or {}).get("score") for s in rows]
+    if scores and all(isinstance(x, int | float) and x <= 0 for x in scores):
+        return "No verdict: no strategy got a single test example right (older results)"
+    if verdict.get("fine_tune"):
+        return f"Verdict: fine-tune — use {name} (older results)"
+    if {s.get("kind") for s in rows} == {"fine-tuning"}:
+        return (
+            "No verdict on fine-tuning: only fine-tunes were run — the best is"
+            f" {name} (older results)"
+        )
+    return f"Verdict: don't fine-tune — use {name} (older results)"

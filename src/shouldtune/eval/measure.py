@@ -1,9 +1,11 @@
-"""Resource measurement: peak resident memory while a block runs, latency percentiles."""
+"""Resource measurement: peak resident memory (host and GPU) while a block runs, latency
+percentiles."""
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
 
 import numpy as np
 import psutil
@@ -35,6 +37,62 @@ class PeakRss:
         self._stop.set()
         self._thread.join()
         self._sample()
+
+
+class PeakGpu:
+    """The CUDA allocator's peak while the block runs: `allocated_mb` (tensors) and
+    `reserved_mb` (what the process holds from the driver, what other processes cannot use).
+    Both None when the device is not a CUDA GPU."""
+
+    def __init__(self, device: Any):
+        self.device = device
+        self.allocated_mb: float | None = None
+        self.reserved_mb: float | None = None
+
+    def _active(self) -> bool:
+        import torch
+
+        return getattr(self.device, "type", None) == "cuda" and torch.cuda.is_available()
+
+    def __enter__(self) -> PeakGpu:
+        if self._active():
+            import torch
+
+            torch.cuda.synchronize(self.device)
+            torch.cuda.reset_peak_memory_stats(self.device)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._active():
+            import torch
+
+            torch.cuda.synchronize(self.device)
+            self.allocated_mb = round(torch.cuda.max_memory_allocated(self.device) / 2**20, 1)
+            self.reserved_mb = round(torch.cuda.max_memory_reserved(self.device) / 2**20, 1)
+
+    def to_json(self) -> dict[str, float] | None:
+        if self.allocated_mb is None:
+            return None
+        return {"allocated": self.allocated_mb, "reserved": self.reserved_mb or 0.0}
+
+
+R = TypeVar("R")
+
+
+def with_gpu_peak(compute: Callable[[], R], device: Any) -> Callable[[], R]:
+    """`compute` (one strategy's evaluation) with its peak GPU memory added to the result's
+    details as `peak_gpu_memory_mb` {allocated, reserved}; nothing added off the GPU.
+    (vLLM's own memory is its reserved share, not counted by torch's allocator.)"""
+
+    def run() -> R:
+        with PeakGpu(device) as gpu:
+            result = compute()
+        peak = gpu.to_json()
+        if peak is not None and isinstance(getattr(result, "details", None), dict):
+            result.details["peak_gpu_memory_mb"] = peak  # type: ignore[attr-defined]
+        return result
+
+    return run
 
 
 def percentiles_ms(seconds: Sequence[float]) -> dict[str, float]:

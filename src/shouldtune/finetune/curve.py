@@ -25,6 +25,17 @@ def curve_point(
     }
 
 
+def curve_trend(scores: Sequence[Sequence[float]], seed: int = 0) -> str:
+    """'rising' (the last step gained significantly), 'probably_rising' (a material gain the
+    test set cannot confirm) or 'flat', from the per-example scores of the last two points."""
+    if len(scores) < 2:
+        return "unknown"
+    diff, lo, _ = paired_difference_ci(scores[-1], scores[-2], seed=seed)
+    if lo > 0:
+        return "rising"
+    return "probably_rising" if diff >= MATERIAL_GAIN else "flat"
+
+
 def curve_statement(
     points: Sequence[dict[str, Any]], scores: Sequence[Sequence[float]], seed: int = 0
 ) -> str:

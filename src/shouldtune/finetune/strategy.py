@@ -17,12 +17,11 @@ from typing import Any, ClassVar
 
 import torch
 
-from ..core.metrics import load_scorer
 from ..core.prompts import chat
-from ..core.types import Example, Task
+from ..core.types import Example, Kind, Task
 from ..strategies.base import ChatStrategy, RunContext, generate_answers
 from . import common, weights
-from .curve import curve_point, curve_statement
+from .curve import curve_point, curve_statement, curve_trend
 from .data import Sample
 from .sweep import edge_note, sweep_learning_rate
 from .trainer import TrainConfig, TrainReport, make_accelerator, train
@@ -37,15 +36,19 @@ class Data:
 
 
 class FineTuneStrategy(ChatStrategy):
-    kind: ClassVar[str] = "fine-tuning"
+    kind: ClassVar[str] = Kind.FINE_TUNING
     Options: ClassVar[type[common.FineTuneOptions]] = common.FineTuneOptions
+    trains: ClassVar[bool] = True
+    uses_run_model: ClassVar[bool] = False  # serves its own tuned local model
     weights_format: ClassVar[str] = "tensors"
 
     def __init__(self, options: common.FineTuneOptions):
         super().__init__(options)
         self.options: common.FineTuneOptions = options
         self.tuned: Any = None
-        self._curve_scores: list[list[float]] = []
+
+    def tuned_model(self) -> Any:
+        return self.tuned
 
     # ---- what a variant defines -------------------------------------------------------
 
@@ -83,19 +86,45 @@ class FineTuneStrategy(ChatStrategy):
         return self.tuned
 
     def prepare(self, ctx: RunContext) -> dict[str, Any]:
-        from ..models.lm import LanguageModel
-
         data = self._data(ctx)
         model, details = self.fit(ctx, data)
         t0 = time.perf_counter()
         base = ctx.lm
-        self.tuned = LanguageModel(
-            f"{base.name}+{self.name}", self.for_inference(model), base.tokenizer
-        )
+        # Served like the base: on its device, and a LoRA as an adapter on a serving engine.
+        adapter = ctx.work_dir / details["saved_to"] if self.weights_format == "peft-lora" else None
+        self.tuned = base.tuned(f"{base.name}+{self.name}", self.for_inference(model), adapter)
         cfg = self.options.train_config(ctx.seed, ctx.quick, details["learning_rate_chosen"])
         curve, statement = self._curve(ctx, data, cfg, details["training"]["seconds"])
         details["seconds"]["learning_curve"] = round(time.perf_counter() - t0, 2)
         return {**details, "learning_curve": curve, "learning_curve_statement": statement}
+
+    @classmethod
+    def score_details(
+        cls,
+        details: dict[str, Any],
+        score: Callable[[Sequence[str]], list[float]],
+        scores: Sequence[float] = (),
+        n_resamples: int = 2000,
+        seed: int = 0,
+    ) -> dict[str, Any]:
+        """The learning curve's points scored with the task metric (their answers are cached),
+        plus the full-data point from the main run's scores."""
+        raw = details.get("learning_curve")
+        if not isinstance(raw, list) or not raw or "predictions" not in raw[0]:
+            return details
+        points, all_scores = [], []
+        for p in raw:
+            point_scores = score(p["predictions"])
+            points.append(curve_point(p["fraction"], p["n_train"], point_scores, n_resamples, seed))
+            all_scores.append(point_scores)
+        points.append(curve_point(1.0, details["train_examples"], scores, n_resamples, seed))
+        all_scores.append(list(scores))
+        return {
+            **details,
+            "learning_curve": points,
+            "learning_curve_statement": curve_statement(points, all_scores, seed),
+            "learning_curve_trend": curve_trend(all_scores, seed),
+        }
 
     def fit(self, ctx: RunContext, data: Data | None = None) -> tuple[torch.nn.Module, dict]:
         """Sweep, train with the winning rate, save: the trained model and its details."""
@@ -123,21 +152,6 @@ class FineTuneStrategy(ChatStrategy):
             "training": report.to_json(),
         }
 
-    def complete_details(
-        self, details: dict[str, Any], scores: Sequence[float], ctx: RunContext
-    ) -> dict[str, Any]:
-        """After the test-set scoring: the full-data point of the learning curve."""
-        if not self._curve_scores:
-            return details
-        point = curve_point(1.0, details["train_examples"], scores, _bootstrap_n(ctx), ctx.seed)
-        curve = [*details["learning_curve"], point]
-        all_scores = [*self._curve_scores, list(scores)]
-        return {
-            **details,
-            "learning_curve": curve,
-            "learning_curve_statement": curve_statement(curve, all_scores, ctx.seed),
-        }
-
     def _data(self, ctx: RunContext) -> Data:
         opts = self.options
         train_ex, dev_ex = common.dev_split(ctx.task.train, opts.dev_fraction, ctx.seed)
@@ -149,6 +163,22 @@ class FineTuneStrategy(ChatStrategy):
         )
 
     def _fit(
+        self,
+        ctx: RunContext,
+        train_s: Sequence[Sample],
+        dev_s: Sequence[Sample],
+        cfg: TrainConfig,
+        label: str,
+    ) -> tuple[torch.nn.Module, TrainReport]:
+        """One training run; out of memory, it retries with half the batch and twice the
+        accumulation (the same effective batch)."""
+        from ..models.memory import train_with_backoff
+
+        return train_with_backoff(
+            lambda c: self._fit_once(ctx, train_s, dev_s, c, label), cfg, f"{self.name} {label}"
+        )
+
+    def _fit_once(
         self,
         ctx: RunContext,
         train_s: Sequence[Sample],
@@ -171,7 +201,6 @@ class FineTuneStrategy(ChatStrategy):
             before_batch=self.batch_hook(model, cfg.seed),
             checkpoint_dir=ctx.checkpoint_dir,  # set by the run: a killed run resumes here
         )
-        model.to("cpu")  # accelerate may have moved it to a GPU; it is served like the base
         return model, report
 
     def _sweep(self, ctx: RunContext, data: Data) -> tuple[list[dict[str, float]], float]:
@@ -208,29 +237,26 @@ class FineTuneStrategy(ChatStrategy):
     def _curve(
         self, ctx: RunContext, data: Data, cfg: TrainConfig, train_seconds: float
     ) -> tuple[list[dict[str, Any]], str]:
-        """Train on nested prefixes of the (seeded, shuffled) training split; score on test."""
+        """Train on nested prefixes of the (seeded, shuffled) training split; answer the test
+        set. The answers are kept, not scores: the metric is applied at scoring time."""
         wanted, why_not = self._curve_wanted(ctx, train_seconds)
         if not wanted:
             return [], why_not
-        scorer = load_scorer(ctx.task.metric, ctx.task.root)
-        points, self._curve_scores = [], []
+        points = []
         for fraction in self.options.learning_curve_fractions:
             n = max(2, round(fraction * len(data.train_s)))
             model, _ = self._fit(ctx, data.train_s[:n], data.dev_s, cfg, f"curve {fraction:.0%}")
-            scores = self._test_scores(ctx, self.for_inference(model), scorer)
-            points.append(curve_point(fraction, n, scores, _bootstrap_n(ctx), ctx.seed))
-            self._curve_scores.append(scores)
+            answers = self._test_answers(ctx, self.for_inference(model))
+            points.append({"fraction": fraction, "n_train": n, "predictions": answers})
             del model
             gc.collect()
-        return points, "Full-data point pending: added after the test-set evaluation."
+        return points, "Scored with the task metric after the test-set evaluation."
 
-    def _test_scores(self, ctx: RunContext, model: torch.nn.Module, scorer: Any) -> list[float]:
-        from ..models.lm import LanguageModel
-
-        lm = LanguageModel(ctx.lm.name, model, ctx.lm.tokenizer)
+    def _test_answers(self, ctx: RunContext, model: torch.nn.Module) -> list[str]:
+        lm = ctx.lm.tuned(ctx.lm.name, model)
         convos = [self.messages(ex, ctx) for ex in ctx.task.test]
         gens = generate_answers(lm, convos, ctx)  # as the full-data point is: stop strings too
-        return [scorer(g.text, ex.output) for g, ex in zip(gens, ctx.task.test, strict=True)]
+        return [g.text for g in gens]
 
 
 def deep_copy(base: torch.nn.Module) -> torch.nn.Module:
@@ -240,11 +266,6 @@ def deep_copy(base: torch.nn.Module) -> torch.nn.Module:
 
 def _base_path(model: torch.nn.Module) -> str:
     return str(Path(getattr(model.config, "_name_or_path", "") or "").resolve())
-
-
-def _bootstrap_n(ctx: RunContext) -> int:
-    config = getattr(ctx.task, "config", None)
-    return config.eval.bootstrap_samples if config is not None else 2000
 
 
 def _pad_id(tokenizer: Any) -> int:

@@ -74,9 +74,27 @@ class TrainReport:
 
 
 def make_accelerator(grad_accum: int = 1, find_unused: bool = False) -> Accelerator:
-    """find_unused: needed under DDP when the trained set changes during training (LISA)."""
+    """find_unused: needed under DDP when the trained set changes during training (LISA).
+    A run that chose `--device cpu` trains on the CPU even where a GPU is visible; otherwise
+    accelerate places it (the GPU when there is one, each rank's own under a launcher)."""
+    from ..models.device import selected
+
     handlers = [DistributedDataParallelKwargs(find_unused_parameters=True)] if find_unused else []
-    return Accelerator(gradient_accumulation_steps=grad_accum, kwargs_handlers=handlers)
+    chosen = selected()
+    cpu = chosen is not None and chosen.device.type == "cpu"
+    _forget_other_device(cpu)
+    return Accelerator(gradient_accumulation_steps=grad_accum, kwargs_handlers=handlers, cpu=cpu)
+
+
+def _forget_other_device(cpu: bool) -> None:
+    """accelerate keeps one process-wide state: an earlier Accelerator on the GPU would make a
+    later `cpu=True` one silently train on the GPU. Single-process only; a launcher owns its
+    own state."""
+    from accelerate.state import AcceleratorState, PartialState
+
+    shared = PartialState._shared_state
+    if shared and shared.get("_cpu") != cpu and shared.get("num_processes", 1) == 1:
+        AcceleratorState._reset_state(reset_partial_state=True)
 
 
 def _trainable(model: torch.nn.Module) -> dict[str, torch.nn.Parameter]:

@@ -1,8 +1,11 @@
 """Saving what a fine-tune trained, and exporting it as a plain merged model.
 
 A run folder keeps only what training changed: a peft adapter (LoRA) or the trained tensors
-(full, layerwise) as safetensors, plus a manifest naming the base model folder. Export loads
-the base, applies them, and writes a float32 safetensors model with its tokenizer.
+(full, layerwise) as safetensors (float32, whatever dtype training ran in), plus a manifest
+naming the base model folder. Export loads the base on the CPU in the dtype its checkpoint is
+stored in, applies them (LoRA merged), and writes safetensors in that same dtype with the
+tokenizer: a bfloat16 model comes back bfloat16 at its own size, the bundled float32 copy float32.
+Export needs no GPU and never writes a dtype the user's model did not have.
 """
 
 from __future__ import annotations
@@ -85,13 +88,14 @@ def _manifest(weights: Path) -> dict[str, Any]:
 
 
 def load_tuned(weights: Path) -> tuple[torch.nn.Module, Any]:
-    """The base model with the saved training applied (LoRA merged), and its tokenizer."""
+    """The base model (on the CPU, in its checkpoint's dtype) with the saved training applied
+    (LoRA merged), and its tokenizer."""
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     meta = _manifest(weights)
     base = meta["base_model"]
     model = AutoModelForCausalLM.from_pretrained(
-        base, dtype=torch.float32, use_safetensors=True, trust_remote_code=False
+        base, dtype="auto", use_safetensors=True, trust_remote_code=False, device_map="cpu"
     )
     if meta["format"] == "peft-lora":
         from peft import PeftModel
@@ -109,7 +113,8 @@ def load_tuned(weights: Path) -> tuple[torch.nn.Module, Any]:
 
 
 def export_model(run_dir: Path, strategy: str, out: Path) -> Path:
-    """Write RUN_DIR's fine-tune STRATEGY as a merged float32 model folder at `out`."""
+    """Write RUN_DIR's fine-tune STRATEGY as a merged model folder at `out`, in the base
+    checkpoint's dtype."""
     run_dir, out = Path(run_dir), Path(out)
     if out.exists() and any(out.iterdir()):
         raise InputError("output folder exists and is not empty", out)
@@ -122,3 +127,12 @@ def export_model(run_dir: Path, strategy: str, out: Path) -> Path:
         out.rmdir()
     tmp.rename(out)
     return out
+
+
+def saved_dtype(folder: Path) -> str:
+    """The dtype a model folder's config says its weights are stored in."""
+    try:
+        config = json.loads((Path(folder) / "config.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return "unknown"
+    return str(config.get("dtype") or config.get("torch_dtype") or "unknown")

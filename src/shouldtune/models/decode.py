@@ -20,6 +20,8 @@ from typing import Any
 
 import torch
 
+from .device import model_device
+
 MIN_PREFIX_TOKENS = 16  # below this, caching the shared prefix saves less than it costs
 
 
@@ -75,6 +77,7 @@ class _Forward:
         params = inspect.signature(inner.forward).parameters
         self.cache_kw = "cache" if "cache" in params else "past_key_values"
         self.keep_last = "logits_to_keep" in params
+        self.device = model_device(model)  # every tensor we make goes here
 
     def new_cache(self, reserve: int = 0) -> Any:
         """An empty cache; `reserve`: positions to leave room for (appends stay in place)."""
@@ -83,9 +86,10 @@ class _Forward:
         return new_cache(self.model.config, reserve)
 
     def __call__(
-        self, ids: torch.Tensor, mask: torch.Tensor, positions: torch.Tensor, cache: Any
+        self, ids: torch.Tensor, mask: torch.Tensor | None, positions: torch.Tensor, cache: Any
     ) -> torch.Tensor:
-        """Logits of the last position of each row."""
+        """Logits of the last position of each row. `mask` None: no row is padded, so the
+        model builds no padding mask (transformers then skips it for one-token steps)."""
         extra = {"logits_to_keep": 1} if self.keep_last else {}
         out = self.model(
             input_ids=ids,
@@ -106,19 +110,25 @@ class PrefixCache:
     cache: Any
     model_id: int
     version: int
+    device: torch.device | None = None  # where the keys and values live
 
     @classmethod
     @torch.inference_mode()
     def build(cls, model: torch.nn.Module, ids: Sequence[int]) -> PrefixCache:
         fwd = _Forward(model)
         cache = fwd.new_cache()
-        tokens = torch.tensor([list(ids)], dtype=torch.long)
-        positions = torch.arange(len(ids)).unsqueeze(0)
+        tokens = torch.tensor([list(ids)], dtype=torch.long, device=fwd.device)
+        positions = torch.arange(len(ids), device=fwd.device).unsqueeze(0)
         fwd(tokens, torch.ones_like(tokens), positions, cache)
-        return cls(tuple(ids), cache, id(model), weights_version(model))
+        return cls(tuple(ids), cache, id(model), weights_version(model), fwd.device)
 
     def valid_for(self, model: torch.nn.Module) -> bool:
-        return self.model_id == id(model) and self.version == weights_version(model)
+        """Same module, same weights, same device (`.to()` moves without a version bump)."""
+        return (
+            self.model_id == id(model)
+            and self.version == weights_version(model)
+            and self.device == model_device(model)
+        )
 
     def covers(self, prompts: Sequence[Sequence[int]]) -> bool:
         """True when every prompt starts with the prefix and has a token after it."""
@@ -150,11 +160,15 @@ def greedy(
     `pick` maps last-position logits to next tokens instead of argmax (probes sample with it)."""
     fwd = _Forward(model)
     start = len(prefix.ids) if prefix is not None else 0
-    ids, mask = _pack([p[start:] for p in prompts], start, pad_id)
+    ids, mask = _pack([p[start:] for p in prompts], start, pad_id, fwd.device)
     room = ids.shape[1] + max_new_tokens
     cache = prefix.expanded(len(prompts), room) if prefix is not None else fwd.new_cache(room)
     positions = (mask.cumsum(-1) - 1).clamp(min=0)[:, start:]
-    logits = fwd(ids, mask, positions, cache)
+    # Unpadded (always so at batch 1): the mask is all ones, and building it per step per
+    # layer is pure overhead for a single request. Rows only ever gain ones after this.
+    suffixes = [len(p) - start for p in prompts]
+    padded = min(suffixes) != max(suffixes)  # from lengths: no device sync
+    logits = fwd(ids, mask if padded else None, positions, cache)
     rows = list(range(len(prompts)))  # which prompt each live batch row belongs to
     done = [Decoded() for _ in prompts]
     for step in range(max_new_tokens):
@@ -168,25 +182,29 @@ def greedy(
         if not keep or step + 1 == max_new_tokens:
             break
         if compact and len(keep) < len(rows):  # drop finished rows: no compute spent on them
-            index = torch.tensor(keep)
+            index = torch.tensor(keep, device=fwd.device)
             cache.batch_select_indices(index)
             mask, nxt = mask[index], nxt[index]
             rows = [rows[i] for i in keep]
         mask = torch.cat([mask, mask.new_ones((len(rows), 1))], dim=1)
-        logits = fwd(nxt.unsqueeze(1), mask, mask.sum(-1, keepdim=True) - 1, cache)
+        step_mask = mask if padded else None
+        logits = fwd(nxt.unsqueeze(1), step_mask, mask.sum(-1, keepdim=True) - 1, cache)
     return done
 
 
-def _pack(suffixes: Sequence[Sequence[int]], start: int, pad_id: int) -> tuple[torch.Tensor, ...]:
-    """Ids (padded on the left of each suffix) and the mask over prefix + padded suffixes."""
+def _pack(
+    suffixes: Sequence[Sequence[int]], start: int, pad_id: int, device: torch.device
+) -> tuple[torch.Tensor, ...]:
+    """Ids (padded on the left of each suffix) and the mask over prefix + padded suffixes,
+    built on the host in one go and moved to `device` once (not one copy per row)."""
     width = max(len(s) for s in suffixes)
-    ids = torch.full((len(suffixes), width), pad_id, dtype=torch.long)
-    mask = torch.zeros((len(suffixes), start + width), dtype=torch.long)
+    ids = torch.full((len(suffixes), width), pad_id, dtype=torch.long, device="cpu")
+    mask = torch.zeros((len(suffixes), start + width), dtype=torch.long, device="cpu")
     mask[:, :start] = 1
     for row, s in enumerate(suffixes):
-        ids[row, width - len(s) :] = torch.tensor(list(s), dtype=torch.long)
+        ids[row, width - len(s) :] = torch.tensor(list(s), dtype=torch.long, device="cpu")
         mask[row, start + width - len(s) :] = 1
-    return ids, mask
+    return ids.to(device), mask.to(device)
 
 
 def _append(row: Decoded, token: int, stop: StopRule, decode: Callable[[list[int]], str]) -> bool:

@@ -4,7 +4,9 @@ transformers' DynamicLayer concatenates on every update, so each generated token
 whole cache of every layer: with a long few-shot prompt that copy costs as much memory traffic
 as reading the weights. GrowingLayer keeps spare room at the end of each layer's buffer and
 returns views of its filled part; it reallocates only when the room runs out (amortised), or
-when something outside replaced its keys (row selection, crop), taking those as the truth.
+when something outside replaced its keys (a crop), taking those as the truth. When finished
+rows leave the batch, the kept rows' filled part is gathered once into a new buffer with the
+same spare room (DynamicLayer's selection, then a regrow, would copy it twice).
 """
 
 from __future__ import annotations
@@ -53,6 +55,18 @@ class GrowingLayer(DynamicLayer):
         self._vbuf[:, :, old:new] = value_states  # type: ignore[index]
         self._publish(new)
         return self.keys, self.values
+
+    def batch_select_indices(self, indices: torch.Tensor) -> None:
+        """Keep only rows `indices`: one gather into fresh buffers, the spare room kept."""
+        if self._kbuf is None or self.keys is not self._view:
+            super().batch_select_indices(indices)
+            return
+        n = self.get_seq_length()
+        kbuf, vbuf = self._kbuf, self._vbuf
+        self._alloc(len(indices), kbuf, vbuf, kbuf.shape[-2])
+        self._kbuf[:, :, :n] = kbuf[indices, :, :n]  # type: ignore[index]
+        self._vbuf[:, :, :n] = vbuf[indices, :, :n]  # type: ignore[index]
+        self._publish(n)
 
     def _regrow(self, k_like: torch.Tensor, v_like: torch.Tensor, old: int, new: int) -> None:
         """New buffers with room to spare, holding what the layer has now."""

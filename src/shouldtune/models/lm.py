@@ -5,12 +5,19 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import torch
 
 from ..core.prompts import Messages
 from ..core.types import Generation
+from . import memory
 from .decode import MIN_PREFIX_TOKENS, PrefixCache, StopRule, common_prefix_len, greedy
+from .device import Hardware, current, free_memory, model_device
+
+# Without a chat template the prompt is "Role: text" lines ending in "Assistant:"; a base model
+# goes on to write the next turn itself, so a new turn ends the answer.
+FALLBACK_STOPS = ("\nUser:", "\nSystem:")
 
 
 @dataclass
@@ -18,16 +25,24 @@ class LanguageModel:
     name: str
     model: torch.nn.Module
     tokenizer: object
+    # A serving engine (vLLM) that generates for this model instead of the decode loop.
+    engine: object | None = field(default=None, repr=False, compare=False)
     # The last shared-prompt prefix's KV cache; checked against the weights before reuse.
     _prefix: PrefixCache | None = field(default=None, repr=False, compare=False)
+    # The largest batch that fitted after an out-of-memory error (None: never ran out).
+    _max_batch: int | None = field(default=None, repr=False, compare=False)
 
     @classmethod
-    def load(cls, name: str, folder: Path) -> LanguageModel:
+    def load(cls, name: str, folder: Path, hardware: Hardware | None = None) -> LanguageModel:
+        """Weights in the run's dtype, placed on the run's device (`models.device.current()`
+        unless `hardware` says otherwise): straight to the GPU, not through a CPU copy."""
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
+        hw = hardware or current()
         tok = AutoTokenizer.from_pretrained(folder, trust_remote_code=False)
+        placement = {} if hw.device.type == "cpu" else {"device_map": str(hw.device)}
         model = AutoModelForCausalLM.from_pretrained(
-            folder, dtype=torch.float32, use_safetensors=True, trust_remote_code=False
+            folder, dtype=hw.dtype, use_safetensors=True, trust_remote_code=False, **placement
         )
         model.eval()
         return cls(name, model, tok)
@@ -35,6 +50,38 @@ class LanguageModel:
     @property
     def parameters(self) -> int:
         return sum(p.numel() for p in self.model.parameters())
+
+    @property
+    def device(self) -> torch.device:
+        return model_device(self.model)
+
+    @property
+    def engine_name(self) -> str:
+        """What generates: "vllm" with a serving engine, else "transformers" (our loop)."""
+        return getattr(self.engine, "name", "engine") if self.engine is not None else "transformers"
+
+    def tuned(self, name: str, model: torch.nn.Module, adapter: Path | None = None):
+        """A fine-tune of this model for serving, on this model's device (training may have
+        left it elsewhere): `model` holds its weights (the probes and the transformers path use
+        them); with a serving engine and a peft LoRA `adapter` folder, the engine generates
+        with the adapter instead of the merged copy."""
+        if model_device(model) != self.device:
+            model = model.to(self.device)
+        engine = None
+        if self.engine is not None and adapter is not None:
+            try:
+                engine = self.engine.with_adapter(name, adapter)  # type: ignore[attr-defined]
+            except ValueError:  # started without LoRA support: our loop serves it
+                engine = None
+        return LanguageModel(name, model, self.tokenizer, engine=engine)
+
+    def has_chat_template(self) -> bool:
+        return bool(getattr(self.tokenizer, "chat_template", None))
+
+    def stop_strings(self, stop: Sequence[str] = ()) -> tuple[str, ...]:
+        """`stop` plus, for a model without a chat template, the start of a new turn."""
+        extra = () if self.has_chat_template() else FALLBACK_STOPS
+        return tuple(dict.fromkeys(s for s in (*stop, *extra) if s))
 
     def stop_ids(self) -> list[int]:
         ids = {self.tokenizer.eos_token_id}
@@ -48,7 +95,7 @@ class LanguageModel:
         convo = messages + (
             [{"role": "assistant", "content": answer}] if answer is not None else []
         )
-        if getattr(self.tokenizer, "chat_template", None):
+        if self.has_chat_template():
             return self.tokenizer.apply_chat_template(
                 convo, tokenize=False, add_generation_prompt=answer is None
             )
@@ -81,20 +128,44 @@ class LanguageModel:
         """Greedy decoding, length-sorted batches with left padding, stop at EOS, <|im_end|> or
         any of `stop` (cut from the text). The token prefix shared by every prompt is computed
         once and its KV cache reused across batches (and by later calls that share it).
-        `pick` maps logits to next tokens instead of argmax (the probes sample with it)."""
+        `pick` maps logits to next tokens instead of argmax (the probes sample with it).
+        On out-of-memory the batch is halved and retried, and stays halved for later calls
+        (`models.memory` records it). With a serving engine (and no `pick`) the engine
+        generates the same prompts instead."""
         encoded = [self.encode(self.render(c)) for c in conversations]
+        stop = self.stop_strings(stop)
+        if self.engine is not None and pick is None:
+            return self.engine.generate(  # type: ignore[attr-defined]
+                encoded, max_new_tokens, stop, self.stop_ids(), on_batch=on_batch
+            )
         prefix = self.prefix_for(encoded) if reuse_prefix else None
         order = sorted(range(len(encoded)), key=lambda i: len(encoded[i]))
         results: list[Generation | None] = [None] * len(encoded)
-        for start in range(0, len(order), batch_size):
-            batch = order[start : start + batch_size]
-            prompts = [encoded[i] for i in batch]
-            outs = self._generate_batch(prompts, max_new_tokens, stop, prefix, pick)
+        size, start = min(batch_size, self._max_batch or batch_size), 0
+        while start < len(order):
+            batch = order[start : start + size]
+            outs = self._try_batch([encoded[i] for i in batch], max_new_tokens, stop, prefix, pick)
+            if outs is None:  # out of memory: half the rows per batch from here on
+                half = (len(batch) + 1) // 2
+                memory.record("generation batch", self.name, len(batch), half)
+                size = self._max_batch = half
+                continue
             for i, gen in zip(batch, outs, strict=True):
                 results[i] = gen
+            start += len(batch)
             if on_batch:
                 on_batch(len(batch))
         return results  # type: ignore[return-value]
+
+    def _try_batch(self, prompts: list[list[int]], *args: Any) -> list[Generation] | None:
+        """One batch; None when it ran out of memory and a smaller batch could be tried."""
+        try:
+            return self._generate_batch(prompts, *args)
+        except Exception as exc:
+            if len(prompts) <= 1 or not memory.is_oom(exc):
+                raise
+        free_memory(self.device)  # out of the except block: the failed step's tensors are gone
+        return None
 
     def prefix_for(self, prompts: Sequence[Sequence[int]]) -> PrefixCache | None:
         """The cached prefix to reuse for these prompts: the longest one they all share,

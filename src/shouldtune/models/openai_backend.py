@@ -24,14 +24,14 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, replace
 from typing import Any
 
-from ..core.errors import InputError
+from ..core.errors import InputError, ServiceError
 from ..core.types import Generation
 
 RETRY_STATUS = {408, 409, 425, 429, 500, 502, 503, 504}
 MAX_CONSECUTIVE_FAILURES = 5
 
 
-class BackendError(InputError):
+class BackendError(ServiceError):
     """The backend cannot be used at all (unreachable, refused, wrong model)."""
 
 

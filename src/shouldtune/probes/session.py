@@ -17,19 +17,14 @@ from . import metrics, slick
 from .items import KINDS, ProbeItem, probe_items
 from .runner import PROBE_INSTRUCTION, ModelOracle, ProbeRun, run_probes
 
-FINE_TUNING = "fine-tuning"
 # --quick (or probes.quick): a fast look at a small fraction of the default cost.
 QUICK_ITEMS = 5
 QUICK_SLICK = {"max_examples": 8, "prompts": 2, "samples": 0}
 
 
 def tuned_model(strategy: Any) -> Any:
-    """The fine-tuned LanguageModel a strategy serves: `tuned_model()` if it has one, else
-    its `tuned` attribute (strategies/lora.py and finetune/strategy.py set it in prepare)."""
-    getter = getattr(strategy, "tuned_model", None)
-    if callable(getter):
-        return getter()
-    return getattr(strategy, "tuned", None)
+    """The fine-tuned LanguageModel a strategy serves (the contract's `tuned_model()`)."""
+    return strategy.tuned_model()
 
 
 class ProbeSession:
@@ -51,11 +46,11 @@ class ProbeSession:
 
     @classmethod
     def for_plan(
-        cls, task: Task, kinds: Sequence[str], quick: bool, seed: int, bootstrap_samples: int
+        cls, task: Task, trains: Sequence[bool], quick: bool, seed: int, bootstrap_samples: int
     ) -> ProbeSession | None:
-        """A session when probes are on and a fine-tune is planned; else None."""
+        """A session when probes are on and a strategy that trains is planned; else None."""
         cfg = getattr(task.config, "probes", None)
-        if cfg is None or not cfg.enabled or FINE_TUNING not in kinds:
+        if cfg is None or not cfg.enabled or not any(trains):
             return None
         return cls(task, quick, seed, bootstrap_samples)
 
@@ -120,7 +115,7 @@ class ProbeSession:
     def wrap(self, compute: Callable[[], Any], strategy: Any, ctx: Any) -> Callable[[], Any]:
         """A fine-tune's evaluation plus its probes, while its tuned model is still loaded
         (so a resumed run's cached result keeps its probes too)."""
-        if strategy.kind != FINE_TUNING:
+        if not strategy.trains:
             return compute
 
         def evaluate_and_probe() -> Any:
@@ -129,14 +124,6 @@ class ProbeSession:
             return result
 
         return evaluate_and_probe
-
-    def verdict_notes(self, knowledge: dict[str, Any] | None, results: Sequence[Any]) -> list[str]:
-        """The SliCK warning joins the verdict's reasons when a fine-tune was evaluated."""
-        if not knowledge or not knowledge.get("warning"):
-            return []
-        if not any(r.kind == FINE_TUNING for r in results):
-            return []
-        return [f"Training data: {knowledge['warning']}"]
 
     def describe(self) -> dict[str, Any]:
         """Top-level results["probes"]: what was probed and the base model's scores."""

@@ -6,10 +6,11 @@ scores for it differ: that is where choosing one strategy over another changes t
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from ..core.taskio import jsonl_records
 
 BROWSE_LIMIT = 1000  # examples shown in the HTML browser; disagreements are kept first
 CELL_LIMIT = 300  # characters of dataset text per cell
@@ -24,19 +25,7 @@ def truncate(value: Any, limit: int = CELL_LIMIT) -> str:
 
 def read_jsonl(path: Path) -> list[dict]:
     """Rows of a predictions file; unreadable lines are skipped (a report never crashes)."""
-    rows = []
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except (OSError, UnicodeDecodeError):
-        return []
-    for line in lines:
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError:
-            continue
-        if isinstance(row, dict):
-            rows.append(row)
-    return rows
+    return [row for _, row in jsonl_records(path, strict=False) if isinstance(row, dict)]
 
 
 def load_predictions(results: dict, run_dir: Path) -> dict[str, list[dict]]:

@@ -12,6 +12,7 @@ from typing import Any
 
 from ..core.fileio import load_results
 from ..core.stats import paired_difference_ci
+from ..core.verdict import headline_of
 from .browse import load_predictions, truncate
 
 
@@ -72,9 +73,7 @@ class Comparison:
 
 def _verdict(results: dict) -> str:
     """The report's own headline, so compare and report.md never word a verdict apart."""
-    from .render import verdict_sentence
-
-    return verdict_sentence(results.get("verdict"), results.get("strategies"))
+    return headline_of(results)
 
 
 def _num(value: Any) -> float | None:

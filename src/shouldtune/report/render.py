@@ -12,16 +12,17 @@ import base64
 import hashlib
 import html
 import json
-import os
 import re
-import uuid
 from pathlib import Path
 from typing import Any
 
 from jinja2 import Environment, FileSystemLoader
 from markupsafe import Markup
 
+from ..core.fileio import atomic_write_text
+from ..core.verdict import headline_of
 from .browse import Browser, build_browser, disagreements, is_correct, truncate
+from .decision import decision_sections
 from .plots import Plot, all_plots
 from .sections import all_sections
 
@@ -60,22 +61,6 @@ def _score(value: Any) -> str:
 
 def _unit(value: Any) -> float:
     return min(1.0, max(0.0, float(value))) if isinstance(value, int | float) else 0.0
-
-
-def verdict_sentence(verdict: dict | None, strategies: list | None = None) -> str:
-    if not verdict or not verdict.get("recommended"):
-        return "No verdict: no strategy produced results"
-    name = verdict["recommended"]
-    rows = [s for s in strategies or [] if isinstance(s, dict)]
-    scores = [(s.get("quality") or {}).get("score") for s in rows]
-    if scores and all(isinstance(x, int | float) and x <= 0 for x in scores):
-        return "No verdict: no strategy got a single test example right"
-    if verdict.get("fine_tune"):
-        return f"Verdict: fine-tune — use {name}"
-    kinds = {s.get("kind") for s in strategies or [] if isinstance(s, dict)}
-    if kinds == {"fine-tuning"}:  # e.g. --only lora: nothing it could be compared against
-        return f"No verdict on fine-tuning: only fine-tunes were run — the best is {name}"
-    return f"Verdict: don't fine-tune — use {name}"
 
 
 def verdict_why(results: dict) -> str:
@@ -117,7 +102,7 @@ def _strategy_row(s: dict, verdict: dict) -> dict[str, Any]:
         "prompt_tokens": _num(s.get("prompt_tokens_mean"), ".1f"),
         "train_s": _num(s.get("train_seconds"), ".1f"),
         "eval_s": _num(s.get("eval_seconds"), ".1f"),
-        "rss_mb": _num(s.get("peak_rss_mb"), ".0f"),
+        "rss_mb": _num(s.get("peak_rss_mb"), ".0f") + _gpu_mb(s.get("details")),
         # Bar geometry in percent of [0, 1]; metrics are per-example scores in that range.
         "bar": {
             "score": round(_unit(score) * 100, 2),
@@ -182,12 +167,13 @@ def build_context(
         "metric": metric,
         "model_name": str(model.get("name", "")),
         "model_params": _params(model.get("parameters")),
+        "hardware": _hardware(model.get("hardware")),
         "seed": run.get("seed", ""),
         "quick": bool(run.get("quick")),
         "wall": _num(run.get("wall_seconds"), ".0f"),
         "created": str(results.get("created", "")),
         "version": str(results.get("shouldtune_version", "")),
-        "verdict_sentence": verdict_sentence(verdict, results.get("strategies")),
+        "verdict_sentence": headline_of(results),
         "verdict_why": verdict_why(results),
         "fine_tune": bool(verdict.get("fine_tune")),
         "reasons": [str(r) for r in verdict.get("reasons") or []],
@@ -207,6 +193,7 @@ def build_context(
         "browser": browser,
         "disagreements": disagreements(browser, MD_DISAGREEMENTS),
         **all_sections(results),
+        **decision_sections(results),
     }
 
 
@@ -227,10 +214,7 @@ def _audit_rows(audit: dict | None) -> dict[str, Any] | None:
             "check": str(f.get("check", "")),
             "count": f.get("count", 0),
             "message": str(f.get("message", "")),
-            "examples": [
-                truncate(f"{e.get('source', '')} {e.get('excerpt', '')}".strip(), 160)
-                for e in (f.get("examples") or [])[:5]
-            ],
+            "examples": [_audit_example(e) for e in (f.get("examples") or [])[:5]],
         }
         for f in findings
     ]
@@ -241,6 +225,45 @@ def _audit_rows(audit: dict | None) -> dict[str, Any] | None:
         "warning": summary.get("warning", 0),
         "seconds": _num(audit.get("seconds"), ".1f"),
     }
+
+
+def _gpu_mb(details: Any) -> str:
+    """Peak GPU memory beside peak RSS, when the strategy ran on a GPU."""
+    gpu = details.get("peak_gpu_memory_mb") if isinstance(details, dict) else None
+    if not isinstance(gpu, dict):
+        return ""
+    allocated, reserved = _num(gpu.get("allocated"), ".0f"), _num(gpu.get("reserved"), ".0f")
+    return f" (GPU {allocated} allocated, {reserved} reserved)"
+
+
+def _hardware(hw: Any) -> str:
+    """One line: where the models ran, in which precision, on what, by which engine."""
+    if not isinstance(hw, dict):
+        return ""
+    gpu = hw.get("gpu") if isinstance(hw.get("gpu"), dict) else None
+    parts = [f"{hw.get('device', '?')}, {hw.get('dtype', '?')}"]
+    if gpu:
+        memory = f", {gpu['memory_gb']} GB" if gpu.get("memory_gb") else ""
+        parts.append(f"GPU {gpu.get('name', '?')}{memory}")
+    elif hw.get("cpu"):
+        parts.append(f"CPU {hw['cpu']} ({hw.get('cpu_cores', '?')} cores)")
+    if hw.get("engine"):
+        parts.append(f"engine {hw['engine']}")
+    backoffs = hw.get("oom_backoffs") or []
+    if backoffs:
+        parts.append(f"{len(backoffs)} out-of-memory back-offs (batch halved)")
+    return "; ".join(str(x) for x in parts)
+
+
+def _audit_example(e: Any) -> str:
+    """Where, what, and — for a training answer the documents contradict — what they say."""
+    if not isinstance(e, dict):
+        return truncate(str(e), 160)
+    text = f"{e.get('source', '')} {e.get('excerpt', '')}".strip()
+    if e.get("doc"):
+        said = f" says {e['doc_value']}" if e.get("doc_value") else ""
+        text += f" (documents: {e['doc']}{said})"
+    return truncate(text, 200)
 
 
 def _env(autoescape: bool) -> Environment:
@@ -322,18 +345,6 @@ def pick_all(preds: dict[str, list[dict]], n: int) -> dict[str, list[dict]]:
     return {name: pick_samples(rows, n) for name, rows in preds.items()}
 
 
-def _write_atomic(path: Path, text: str) -> None:
-    # Not mkstemp: its 0600 mode would make the report unreadable to others despite the umask.
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")
-    try:
-        with open(tmp, "x", encoding="utf-8", newline="\n") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-
-
 def write_reports(results: dict, run_dir: Path, samples_per_strategy: int = 5) -> tuple[Path, Path]:
     """Write report.md (+ plots/*.svg it links) and a self-contained report.html, atomically."""
     from .browse import load_predictions
@@ -348,9 +359,9 @@ def write_reports(results: dict, run_dir: Path, samples_per_strategy: int = 5) -
     for plot in plots:
         rel = f"plots/{plot.id.removeprefix('plot-')}.svg"
         (run_dir / "plots").mkdir(exist_ok=True)
-        _write_atomic(run_dir / rel, plot.svg + "\n")
+        atomic_write_text(run_dir / rel, plot.svg + "\n")
         plot_files.append((plot.title, rel))
     md_path, html_path = run_dir / "report.md", run_dir / "report.html"
-    _write_atomic(md_path, render_markdown(results, samples, browser, plot_files))
-    _write_atomic(html_path, render_html(results, samples, browser, plots))
+    atomic_write_text(md_path, render_markdown(results, samples, browser, plot_files))
+    atomic_write_text(html_path, render_html(results, samples, browser, plots))
     return md_path, html_path

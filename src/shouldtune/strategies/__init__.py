@@ -1,4 +1,5 @@
-"""The strategy registry: adding a strategy is a new module plus one line here."""
+"""The strategy registry: adding a strategy is a new module plus one line here (or, outside
+this package, `register(name, "module:Class")` / a `shouldtune.strategies` entry point)."""
 
 from __future__ import annotations
 
@@ -22,6 +23,27 @@ REGISTRY: dict[str, str] = {
     "full": "shouldtune.strategies.full:Full",
     "layerwise": "shouldtune.strategies.layerwise:Layerwise",
 }
+
+
+ENTRY_POINTS = "shouldtune.strategies"
+
+
+def register(name: str, target: str) -> None:
+    """Add a strategy class by import path ("package.module:Class"): one line, no other file."""
+    if ":" not in target:
+        raise ValueError(f"register({name!r}, {target!r}): expected 'module:Class'")
+    REGISTRY[name] = target
+
+
+def _load_entry_points() -> None:
+    """Strategies other packages declare under the `shouldtune.strategies` entry point."""
+    from importlib.metadata import entry_points
+
+    for ep in entry_points(group=ENTRY_POINTS):
+        REGISTRY.setdefault(ep.name, ep.value)
+
+
+_load_entry_points()
 
 
 def names() -> list[str]:

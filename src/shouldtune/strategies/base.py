@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar, Protocol
+from typing import Any, ClassVar
 
 from ..core.config import StrategyOptions
-from ..core.types import Example, Generation, Task
+from ..core.types import Example, Generation, Kind, Task, Traits
 from ..progress import NullProgress, Progress
 
 Options = StrategyOptions
@@ -41,6 +42,11 @@ class RunContext:
         return self._lm
 
     @property
+    def loaded_lm(self) -> Any:
+        """The base model if something loaded it already, else None (never loads it)."""
+        return self._lm
+
+    @property
     def chat_lm(self) -> Any:
         """What prompting strategies generate with: the served backend when the run has one,
         else the local model (fine-tuning always trains the local one)."""
@@ -63,31 +69,95 @@ class RunContext:
         return self.task.config.generation
 
 
-class Strategy(Protocol):
+class Strategy(ABC):
+    """The one contract every alternative implements. The run calls, in this order:
+
+    1. `skip_reason(task)` while planning, before any work: does the strategy apply?
+    2. `check(ctx)` for every planned strategy once the model is loaded, before any runs:
+       input errors that need the model (e.g. a forced tool protocol it cannot render).
+    3. `prepare(ctx)`: one-off work (indexing, training); returns details for results.json.
+    4. `predict(test, ctx)` on the whole test set, then `measured()` for the counts gathered in
+       that pass, then `predict([example], ctx)` a few times for single-request latency.
+    5. `tuned_model()` (strategies that train): the trained model the probes ask questions.
+    Results are cached before scoring (resume, `shouldtune rescore`); afterwards
+    `score_details(details, score)` turns details that need the task metric into numbers —
+    on a fresh, unprepared instance, so it may read `details` only.
+
+    Traits (class attributes) tell cost, verdict, probes and report what the strategy is;
+    nothing outside the strategy reads its `kind` to decide anything.
+    """
+
     name: ClassVar[str]
-    kind: ClassVar[str]  # one of core.types.KINDS
-    Options: ClassVar[type[Options]]
+    kind: ClassVar[str] = Kind.PROMPTING  # a label for people (core.types.Kind)
+    Options: ClassVar[type[StrategyOptions]] = StrategyOptions
+    trains: ClassVar[bool] = False  # a one-off training run (cost, break-even, probes)
+    uses_llm: ClassVar[bool] = True  # runs a language model per request
+    # Generates through `ctx.chat_lm`: the served backend when the run has one, so its
+    # requests are hosted when that backend is another machine.
+    uses_run_model: ClassVar[bool] = False
 
-    def skip_reason(self, task: Task) -> str | None:
-        """Why this strategy does not apply to the task, or None when it does."""
-
-    def prepare(self, ctx: RunContext) -> dict[str, Any]:
-        """One-off work (training, indexing). Returns details for results.json."""
-
-    def predict(self, examples: Sequence[Example], ctx: RunContext) -> list[Generation]:
-        """Answers for the examples, batched as the strategy sees fit."""
-
-
-class ChatStrategy:
-    """Shared shape of LLM strategies: build chat messages per example, generate with a model."""
-
-    kind: ClassVar[str] = "prompting"
-
-    def __init__(self, options: Options):
+    def __init__(self, options: StrategyOptions):
         self.options = options
 
     def skip_reason(self, task: Task) -> str | None:
+        """Why this strategy does not apply to the task, or None when it does."""
         return None
+
+    def check(self, ctx: RunContext) -> None:  # noqa: B027 - optional hook, no-op by default
+        """Raise core.errors.InputError for bad input that only the loaded model reveals."""
+
+    @abstractmethod
+    def prepare(self, ctx: RunContext) -> dict[str, Any]:
+        """One-off work (training, indexing). Returns JSON-safe details for results.json."""
+
+    @abstractmethod
+    def predict(self, examples: Sequence[Example], ctx: RunContext) -> list[Generation]:
+        """One answer per example, in order, batched as the strategy sees fit."""
+
+    def measured(self) -> dict[str, Any]:
+        """Counts gathered during the last `predict` (tool calls, step times): merged into
+        details after the test-set pass."""
+        return {}
+
+    def cache_identity(self) -> dict[str, Any] | None:
+        """What decides the result beyond name, class and options (a model folder's files):
+        part of the resume cache key."""
+        return None
+
+    def tuned_model(self) -> Any:
+        """The trained LanguageModel after `prepare` (strategies that train), else None."""
+        return None
+
+    @classmethod
+    def score_details(
+        cls,
+        details: dict[str, Any],
+        score: Callable[[Sequence[str]], list[float]],
+        scores: Sequence[float] = (),
+        n_resamples: int = 2000,
+        seed: int = 0,
+    ) -> dict[str, Any]:
+        """Details that need the task metric, computed at scoring time from cached details:
+        `score(texts)` scores one answer per test row (test order) on the scored (clean) rows;
+        `scores` are this strategy's own scores on those rows."""
+        return details
+
+    def traits(self, hosted_backend: bool = False) -> Traits:
+        """This strategy's traits in a run; `hosted_backend`: the run's served model is on
+        another machine."""
+        return Traits(
+            trains=self.trains,
+            uses_llm=self.uses_llm,
+            hosted=self.uses_run_model and hosted_backend,
+        )
+
+
+class ChatStrategy(Strategy):
+    """Shared shape of LLM strategies: build chat messages per example, generate with a model
+    (by default the run's chat model: the served backend when there is one)."""
+
+    kind: ClassVar[str] = Kind.PROMPTING
+    uses_run_model: ClassVar[bool] = True
 
     def prepare(self, ctx: RunContext) -> dict[str, Any]:
         return {}

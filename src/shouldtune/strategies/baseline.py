@@ -14,9 +14,9 @@ from typing import Any, Literal
 import numpy as np
 from pydantic import Field
 
-from ..core.types import Example, Generation, Task
+from ..core.types import Example, Generation, Kind, Task
 from .base import Options as BaseOptions
-from .base import RunContext
+from .base import RunContext, Strategy
 
 MAX_LABEL_CHARS = 64
 
@@ -52,13 +52,15 @@ def _features() -> Any:
     )
 
 
-class Baseline:
+class Baseline(Strategy):
     name = "baseline"
-    kind = "baseline"
+    kind = Kind.BASELINE
     Options = BaselineOptions
+    uses_llm = False
 
     def __init__(self, options: BaselineOptions):
-        self.options = options
+        super().__init__(options)
+        self.options: BaselineOptions = options
         self.mode = options.mode
         self._model: Any = None
         self._vectors: Any = None

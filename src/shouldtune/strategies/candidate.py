@@ -13,7 +13,7 @@ from typing import Any
 from ..core.errors import InputError
 from ..core.fileio import folder_fingerprint
 from ..core.prompts import chat
-from ..core.types import Example, Task
+from ..core.types import Example, Kind, Task
 from .base import ChatStrategy, Options, RunContext
 
 PREFIX = "candidate:"
@@ -51,8 +51,9 @@ def resolve_candidate(spec: str) -> tuple[str, Path]:
 
 
 class Candidate(ChatStrategy):
-    kind = "prompting"
+    kind = Kind.PROMPTING
     Options = Options
+    uses_run_model = False  # always its own local model, never the served backend
 
     def __init__(self, name: str, folder: Path, spec: str):
         super().__init__(Options())

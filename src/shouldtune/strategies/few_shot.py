@@ -9,7 +9,7 @@ import numpy as np
 from pydantic import Field
 
 from ..core import prompts
-from ..core.types import Example, Task
+from ..core.types import Example, Kind, Task
 from .base import ChatStrategy, RunContext
 from .base import Options as BaseOptions
 
@@ -21,7 +21,7 @@ class FewShotOptions(BaseOptions):
 
 class FewShot(ChatStrategy):
     name = "few_shot"
-    kind = "prompting"
+    kind = Kind.PROMPTING
     Options = FewShotOptions
 
     def __init__(self, options: FewShotOptions):

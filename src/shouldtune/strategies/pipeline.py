@@ -28,10 +28,10 @@ from pydantic import Field
 
 from ..core.errors import InputError
 from ..core.prompts import chat
-from ..core.types import Example, Generation, Task
+from ..core.types import Example, Generation, Kind, Task
 from ..core.usercode import call_with_timeout, load_task_module
 from .base import Options as BaseOptions
-from .base import RunContext
+from .base import RunContext, Strategy
 
 LLM_KEYS = {"name", "prompt", "system", "max_new_tokens"}
 
@@ -118,13 +118,15 @@ def parse_steps(steps: Any, where: Path) -> list[Step]:
     return parsed
 
 
-class Pipeline:
+class Pipeline(Strategy):
     name = "pipeline"
-    kind = "pipeline"
+    kind = Kind.PIPELINE
     Options = PipelineOptions
+    uses_run_model = True  # its LLM steps run on the run's chat model
 
     def __init__(self, options: PipelineOptions):
-        self.options = options
+        super().__init__(options)
+        self.options: PipelineOptions = options
         self.steps: list[Step] = []
         self.stats: list[StepStats] = []
 

@@ -16,7 +16,7 @@ from pydantic import Field
 
 from ..core.errors import InputError
 from ..core.prompts import chat
-from ..core.types import Example, Generation, Task
+from ..core.types import Example, Generation, Kind, Task
 from ..core.usercode import call_with_timeout
 from ..toolcall import protocol
 from ..toolcall.parse import Parsed, ToolCall, parse_tool_calls
@@ -57,7 +57,7 @@ class _Convo:
 
 class Tools(ChatStrategy):
     name = "tools"
-    kind = "tools"
+    kind = Kind.TOOLS
     Options = ToolsOptions
 
     def __init__(self, options: ToolsOptions):
@@ -73,15 +73,18 @@ class Tools(ChatStrategy):
             return f"no {self.options.file} in the task folder"
         return None
 
-    def prepare(self, ctx: RunContext) -> dict[str, Any]:
-        self.tools = {t.name: t for t in load_tools(ctx.task.root, self.options.file)}
-        base = ctx.chat_lm
-        native = protocol.supports_tools(base)
-        if self.options.protocol == "template" and not native:
+    def check(self, ctx: RunContext) -> None:
+        """Before any strategy runs: a forced template protocol needs a model that has one."""
+        if self.options.protocol == "template" and not protocol.supports_tools(ctx.chat_lm):
             raise InputError(
                 "options.tools.protocol: 'template' needs a local model whose chat template"
                 " renders tools; this one does not (use 'auto' or 'text')"
             )
+
+    def prepare(self, ctx: RunContext) -> dict[str, Any]:
+        self.tools = {t.name: t for t in load_tools(ctx.task.root, self.options.file)}
+        base = ctx.chat_lm
+        native = protocol.supports_tools(base)
         self.template = self.options.protocol == "template" or (
             self.options.protocol == "auto" and native
         )

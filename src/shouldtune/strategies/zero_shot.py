@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from ..core.prompts import chat
-from ..core.types import Example
+from ..core.types import Example, Kind
 from .base import ChatStrategy, Options, RunContext
 
 
 class ZeroShot(ChatStrategy):
     name = "zero_shot"
-    kind = "prompting"
+    kind = Kind.PROMPTING
     Options = Options
 
     def messages(self, example: Example, ctx: RunContext) -> list[dict[str, str]]:

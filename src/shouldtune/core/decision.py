@@ -1,0 +1,227 @@
+"""The decision procedure, as plain steps over plain numbers (README: "The verdict").
+
+1. Rule out what breaks a hard need: p95 latency over the budget, a hosted model when nothing
+   may leave the machine, quality whose CI lies below the floor (`min_quality`; without one, a
+   strategy that cannot be told from getting nothing right), a lookup that only repeats
+   training answers.
+2. Leader: the most accurate of the rest.
+3. Acceptable: the rest whose paired CI against the leader does not show them worse by more
+   than `quality_margin` (margin 0: "not significantly worse").
+4. Prefer acceptable strategies without a significant probe harm, when there is one.
+5. Choose the cheapest: with a stated volume, the lowest total cost over the horizon
+   (training x (1 + changes over the horizon) + cost per request x volume x horizon); without
+   one, no training first, then cheaper training, then lower latency.
+
+Every step is a function of `Option`s and `Needs`, so "what would the verdict be if ..." is the
+same procedure with other needs (`decide_steps(options, needs.relaxed(...), pairs)`). Ties are
+broken by name last: the order in which strategies ran never matters.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from .needs import Needs
+from .stats import BOOTSTRAP_SAMPLES, Paired, paired
+
+# A lookup baseline (it returns a training answer) is ruled out when it scores at most this on
+# the clean test rows whose answer never appears in train: its score then only measures how
+# many test answers repeat training answers.
+LOOKUP_UNSEEN_MAX = 0.05
+
+
+@dataclass(frozen=True)
+class Option:
+    """One strategy as the decision sees it: quality, speed, price, control, evidence."""
+
+    name: str
+    score: float
+    ci_low: float
+    ci_high: float
+    p50_ms: float = 0.0
+    p95_ms: float = 0.0
+    cost_per_request: float = 0.0  # money per request at your prices
+    training_cost: float = 0.0  # money for one training run
+    train_seconds: float = 0.0
+    trains: bool = False
+    uses_llm: bool = True
+    hosted: bool = False
+    harms: tuple[str, ...] = ()  # significant probe harms, as phrases
+    lookup_unseen: float | None = None  # a lookup's score on unseen-answer rows (else None)
+    still_learning: bool = False
+
+    def one_off(self, needs: Needs) -> float:
+        """Training over the horizon: the first run plus one per change of the task."""
+        return self.training_cost * (1 + needs.retrainings) if self.trains else 0.0
+
+    def per_request_day(self, needs: Needs) -> float:
+        """Cost of one request a day over the whole horizon (the slope against volume)."""
+        return self.cost_per_request * needs.horizon_days
+
+    def total_cost(self, needs: Needs) -> float | None:
+        if needs.requests is None:
+            return None
+        return self.one_off(needs) + self.cost_per_request * needs.requests
+
+
+class Pairs:
+    """Paired comparisons over the scored test rows, computed once per pair."""
+
+    def __init__(self, scores: dict[str, Sequence[float]], n_resamples: int, seed: int):
+        self.scores, self.n_resamples, self.seed = scores, n_resamples, seed
+        self._done: dict[tuple[str, str], Paired] = {}
+
+    def diff(self, a: str, b: str) -> Paired:
+        """a minus b."""
+        if (a, b) not in self._done:
+            self._done[(a, b)] = paired(self.scores[a], self.scores[b], self.n_resamples, self.seed)
+        return self._done[(a, b)]
+
+
+def pairs_for(
+    scores: dict[str, Sequence[float]], n_resamples: int = BOOTSTRAP_SAMPLES, seed: int = 0
+) -> Pairs:
+    return Pairs(scores, n_resamples, seed)
+
+
+@dataclass
+class Decision:
+    ruled_out: dict[str, list[str]] = field(default_factory=dict)
+    leader: str | None = None
+    acceptable: list[str] = field(default_factory=list)
+    preferred: list[str] = field(default_factory=list)
+    totals: dict[str, float] | None = None
+    chosen: str | None = None
+    order: str = ""  # how the cheapest was chosen
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def hard_reasons(o: Option, needs: Needs) -> list[str]:
+    """Why an option cannot serve these needs, whatever it costs."""
+    why = []
+    if needs.self_hosted and o.hosted:
+        why.append("runs on a hosted model, and nothing may leave this machine (self_hosted)")
+    budget = needs.latency_p95_ms
+    if budget is not None and o.p95_ms > budget:
+        why.append(f"p95 latency {o.p95_ms:,.0f} ms is over the {budget:,.0f} ms budget")
+    return why
+
+
+def quality_reasons(o: Option, needs: Needs) -> list[str]:
+    """Why an option is not usable: below the floor, or a lookup of training answers."""
+    why = []
+    if needs.min_quality is not None:
+        if o.ci_high < needs.min_quality:
+            why.append(
+                f"even the top of its 95% CI ({o.ci_high:.3f}) is below your floor"
+                f" of {needs.min_quality:.3f} (min_quality)"
+            )
+    elif o.score <= 0:
+        why.append("not usable: it got no test example right")
+    elif o.ci_low <= 0:
+        why.append(
+            f"not usable: its 95% CI ({o.ci_low:.3f}-{o.ci_high:.3f}) reaches 0, so it cannot"
+            " be told from getting nothing right"
+        )
+    if o.lookup_unseen is not None and o.lookup_unseen <= LOOKUP_UNSEEN_MAX:
+        why.append(
+            f"a lookup: it can only repeat training answers, and it scores {o.lookup_unseen:.3f}"
+            " on the test rows whose answer never appears in train"
+        )
+    return why
+
+
+def _by_quality(o: Option) -> tuple:
+    return (-o.score, o.trains, o.training_cost, o.cost_per_request, o.p50_ms, o.name)
+
+
+def no_volume_key(o: Option) -> tuple:
+    """Without a stated volume: no training first, then cheaper training, then latency."""
+    return (o.trains, o.training_cost, o.p50_ms, o.cost_per_request, o.name)
+
+
+def decide_steps(options: Sequence[Option], needs: Needs, pairs: Pairs) -> Decision:
+    """The five steps (module docstring) for these needs."""
+    options = sorted(options, key=lambda o: o.name)
+    d = Decision()
+    for o in options:
+        why = hard_reasons(o, needs) + quality_reasons(o, needs)
+        if why:
+            d.ruled_out[o.name] = why
+    rest = [o for o in options if o.name not in d.ruled_out]
+    if not rest:
+        return d
+    leader = min(rest, key=_by_quality)
+    d.leader = leader.name
+    margin = needs.quality_margin
+    ok = [o for o in rest if o is leader or pairs.diff(leader.name, o.name).ci_low <= margin]
+    d.acceptable = [o.name for o in ok]
+    clean = [o for o in ok if not o.harms]
+    pool = clean or ok
+    d.preferred = [o.name for o in pool]
+    if needs.requests is not None:
+        totals = {o.name: o.total_cost(needs) for o in ok}
+        d.totals = {k: v for k, v in totals.items() if v is not None}
+        d.chosen = min(pool, key=lambda o: (d.totals[o.name], o.p50_ms, o.name)).name
+        d.order = "lowest total cost over the horizon"
+    else:
+        d.chosen = min(pool, key=no_volume_key).name
+        d.order = "no training first, then cheaper training, then lower latency"
+    return d
+
+
+def by_name(options: Iterable[Option]) -> dict[str, Option]:
+    return {o.name: o for o in options}
+
+
+# --- what would change the verdict ------------------------------------------------------
+
+
+def volume_segments(
+    options: Sequence[Option], decision: Decision, needs: Needs
+) -> list[tuple[float, str]]:
+    """How the cheapest preferred option changes with the volume (requests a day): a list of
+    (from this volume on, name), starting at 0. Quality steps do not depend on volume."""
+    pool = [o for o in options if o.name in decision.preferred]
+    if not pool:
+        return []
+
+    def winner(volume: float) -> str:
+        at = needs.relaxed(requests_per_day=volume)
+        return min(pool, key=lambda o: (o.total_cost(at), o.p50_ms, o.name)).name
+
+    cuts = set()
+    for i, a in enumerate(pool):
+        for b in pool[i + 1 :]:
+            slope = a.per_request_day(needs) - b.per_request_day(needs)
+            if slope != 0:
+                v = (b.one_off(needs) - a.one_off(needs)) / slope
+                if v > 0:
+                    cuts.add(v)
+    segments = [(0.0, winner(0.0))]
+    for v in sorted(cuts):
+        name = winner(v * (1 + 1e-9) + 1e-12)
+        if name != segments[-1][1]:
+            segments.append((v, name))
+    return segments
+
+
+def latency_flip(
+    options: Sequence[Option], needs: Needs, pairs: Pairs, chosen: str | None
+) -> tuple[float, str] | None:
+    """The largest latency budget, below the current one, under which another strategy would
+    be chosen: (budget, name); None when no budget changes the choice."""
+    current = needs.latency_p95_ms
+    budgets = sorted({o.p95_ms for o in options}, reverse=True)
+    for p95 in budgets:
+        budget = p95 * (1 - 1e-9)  # just under this strategy's p95: it is out
+        if current is not None and budget >= current:
+            continue
+        other = decide_steps(options, needs.relaxed(latency_p95_ms=budget), pairs).chosen
+        if other != chosen:
+            return p95, other or ""
+    return None

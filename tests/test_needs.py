@@ -1,0 +1,93 @@
+"""The needs block: validated like the rest of task.yaml, overridable on the command line."""
+
+from __future__ import annotations
+
+import pytest
+
+from shouldtune.core.config import TaskConfig
+from shouldtune.core.errors import InputError
+from shouldtune.core.needs import Needs, with_overrides
+from shouldtune.core.taskio import load_task
+
+
+def test_every_need_is_optional_with_documented_defaults():
+    needs = Needs.from_config(TaskConfig.model_validate({"name": "t"}).needs)
+    assert needs == Needs(horizon_days=365.0)
+    assert needs.requests is None and needs.retrainings == 0
+
+
+def test_horizon_and_changes_give_the_retrainings_and_requests():
+    n = Needs(requests_per_day=100, horizon_days=730, changes_per_year=4)
+    assert n.requests == 73_000 and n.retrainings == pytest.approx(8.0)
+
+
+@pytest.mark.parametrize(
+    ("needs", "fragment"),
+    [
+        ({"requests_per_day": 0}, "key 'needs.requests_per_day'"),
+        ({"latency_p95_ms": -5}, "key 'needs.latency_p95_ms'"),
+        ({"min_quality": 1.5}, "got 1.5"),
+        ({"quality_margin": 1}, "key 'needs.quality_margin'"),
+        ({"self_hosted": "maybe"}, "got 'maybe'"),
+        ({"volume": 3}, "key 'needs.volume': unknown key"),
+    ],
+)
+def test_bad_needs_name_the_file_the_key_and_the_value(make_task_dir, needs, fragment):
+    root = make_task_dir([{"input": "a", "output": "b"}], config={"needs": needs})
+    with pytest.raises(InputError) as err:
+        load_task(root)
+    assert "task.yaml" in str(err.value) and fragment in str(err.value)
+
+
+def test_command_line_overrides_are_validated_and_name_the_flag():
+    base = Needs(requests_per_day=10)
+    assert with_overrides(base, {"requests_per_day": 5000, "self_hosted": None}) == Needs(
+        requests_per_day=5000
+    )
+    assert with_overrides(base, {}) is base
+    with pytest.raises(InputError, match="--min-quality: key 'min_quality'"):
+        with_overrides(base, {"min_quality": 3})
+
+
+def test_the_deprecated_cost_volume_is_read_as_a_need_with_a_note(make_task_dir):
+    rows = [{"input": "a", "output": "b"}]
+    root = make_task_dir(rows, rows, config={"cost": {"requests_per_day": 7}})
+    task = load_task(root)
+    assert task.config.needs.requests_per_day == 7
+    assert task.config.notes == [
+        "task.yaml: cost.requests_per_day is deprecated, read as needs.requests_per_day"
+        " (move it there)"
+    ]
+    both = make_task_dir(
+        rows,
+        rows,
+        config={"cost": {"requests_per_day": 7}, "needs": {"requests_per_day": 8}},
+    )
+    with pytest.raises(InputError, match="disagree"):
+        load_task(both)
+
+
+def test_cli_needs_flags_reach_the_verdict(make_task_dir, tiny_model_dir, tmp_path):
+    from typer.testing import CliRunner
+
+    from shouldtune.cli.main import app
+
+    root = make_task_dir(
+        [{"input": f"q{i}", "output": f"a{i % 2}"} for i in range(10)],
+        [{"input": f"q{i}", "output": f"a{i % 2}"} for i in range(20, 26)],
+        config={"probes": {"enabled": False}, "eval": {"latency_samples": 1}},
+    )
+    out = tmp_path / "run"
+    result = CliRunner().invoke(
+        app,
+        ["run", str(root), "--only", "baseline", "--model", str(tiny_model_dir), "--out",
+         str(out), "--requests-per-day", "1234", "--self-hosted", "--latency-p95-ms", "50"],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    import json
+
+    needs = json.loads((out / "results.json").read_text())["needs"]
+    assert needs["requests_per_day"] == 1234 and needs["self_hosted"] is True
+    assert needs["latency_p95_ms"] == 50
+    bad = CliRunner().invoke(app, ["run", str(root), "--min-quality", "7"])
+    assert bad.exit_code == 2 and "--min-quality" in bad.output
