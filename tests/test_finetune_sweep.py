@@ -164,3 +164,30 @@ def test_a_sweep_killed_midway_resumes_to_the_same_choice_and_weights(
     again = fit("killed")
     assert again[1:] == whole[1:]  # the same rounds, losses and choice
     assert all(torch.equal(again[0][n], whole[0][n]) for n in whole[0])
+
+
+def test_a_round_out_of_memory_retries_at_half_the_batch_pausing_at_the_same_step(monkeypatch):
+    """As the final training does (train_with_backoff): half the batch, twice the
+    accumulation, and the pause at the same optimizer step, i.e. twice the batches."""
+    from shouldtune.finetune.trainer import TrainReport
+    from shouldtune.models import memory
+
+    seen = []
+
+    def round_(strategy, ctx, data, cfg, until, folder, label):
+        seen.append((cfg.batch_size, cfg.grad_accum))
+        if cfg.batch_size == 8:
+            raise torch.OutOfMemoryError("CUDA out of memory")
+        pause = until * cfg.grad_accum // strategy.options.grad_accum
+        report = TrainReport(1, 1, steps=pause, pauses=[{"step": pause, "dev_loss": 0.25}])
+        return report, pause
+
+    monkeypatch.setattr(sweep, "_round", round_)
+    memory.clear()
+    strategy = strategies.create("lora", {"batch_size": 8})
+    ctx, data = _ctx()
+    cand = sweep._advance(strategy, ctx, data, sweep._Candidate(1e-3), 5, None)
+    assert seen == [(8, 1), (4, 2)]
+    assert cand.rounds == [{"steps": 10, "dev_loss": 0.25}] and cand.steps == 10
+    assert [(e["from"], e["to"]) for e in memory.events()] == [(8, 4)]
+    memory.clear()

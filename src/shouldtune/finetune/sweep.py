@@ -114,10 +114,30 @@ def _folder(checkpoint_dir: Path | None) -> Iterator[Path]:
 def _advance(
     strategy: Any, ctx: Any, data: Any, cand: _Candidate, until: int, folder: Path
 ) -> _Candidate:
-    """Train `cand` (from its last pause, if any) up to batch `until`, then record its round."""
+    """Train `cand` (from its last pause, if any) up to batch `until`, then record its round.
+    Out of memory, the round retries with half the batch and twice the accumulation, as the
+    final training does (`train_with_backoff`), so it still finds this round's checkpoint."""
+    from ..models.memory import train_with_backoff
+
     cfg = strategy.options.train_config(ctx.seed, ctx.quick, cand.learning_rate)
-    model = strategy.trainable_copy(ctx.lm.model, cfg.seed)
     label = f"lr sweep {cand.learning_rate:g}" + (" (round 2)" if cand.rounds else "")
+    report, pause = train_with_backoff(
+        lambda c: _round(strategy, ctx, data, c, until, folder, label),
+        cfg,
+        f"{strategy.name} {label}",
+    )
+    cand.rounds.append({"steps": report.steps, "dev_loss": _loss_at(report, pause)})
+    cand.steps, cand.seconds = report.steps, report.seconds
+    return cand
+
+
+def _round(
+    strategy: Any, ctx: Any, data: Any, cfg: Any, until: int, folder: Path, label: str
+) -> tuple[TrainReport, int]:
+    """One round at `cfg`: (its report, the batch it paused at). `until` counts batches at
+    the configured batch size; a backed-off (smaller) batch pauses at the same optimizer step."""
+    pause = until * cfg.grad_accum // strategy.options.grad_accum
+    model = strategy.trainable_copy(ctx.lm.model, cfg.seed)
     ctx.progress.stage(strategy.name, label, total=None)
     report = train(
         model,
@@ -129,13 +149,11 @@ def _advance(
         accelerator=make_accelerator(cfg.grad_accum, strategy.find_unused()),
         before_batch=strategy.batch_hook(model, cfg.seed),
         checkpoint_dir=folder,
-        pause_at=until,
+        pause_at=pause,
     )
-    cand.rounds.append({"steps": report.steps, "dev_loss": _loss_at(report, until)})
-    cand.steps, cand.seconds = report.steps, report.seconds
     del model
     gc.collect()
-    return cand
+    return report, pause
 
 
 def _loss_at(report: TrainReport, step: int) -> float | None:
