@@ -1,6 +1,7 @@
 """Fine-tuning methods side by side on the bundled model: tokens/s and share of matmul peak.
 
     .venv/bin/python benchmarks/finetune.py [--steps 8] [--rounds 2] [--threads N] [--ablations]
+        [--only "full,lora r8,..."]
 
 Each row trains the same batches of the demo task (examples/ticket-codes) with the shared
 loop, in its own process (so peak RSS is its own), then measures a float32 2048^2 matmul in
@@ -322,6 +323,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--threads", type=int, default=0, help="torch threads (0: default)")
     parser.add_argument("--ablations", action="store_true", help="one lever back at a time")
+    parser.add_argument("--only", help="comma-separated row labels (a busy machine's short run)")
     parser.add_argument("--profile", action="store_true", help="torch.profiler: where time goes")
     parser.add_argument("--one", help=argparse.SUPPRESS)  # child mode
     parser.add_argument("--profile-one", help=argparse.SUPPRESS)  # child mode
@@ -338,6 +340,11 @@ def main() -> None:
         return profile_main(args)
     before = machine()
     labels = list(METHODS) + (list(ABLATIONS) if args.ablations else [])
+    if args.only:
+        labels = [x.strip() for x in args.only.split(",")]
+        unknown = sorted(set(labels) - set(METHODS) - set(ABLATIONS))
+        if unknown or "full" not in labels or "lora r8" not in labels:
+            parser.error(f"--only needs 'full' and 'lora r8' and known rows; unknown: {unknown}")
     runs = []
     for r in range(args.rounds):
         for label in labels:
