@@ -139,8 +139,24 @@ def test_lora_trains_adapters_only_and_merges(tiny_lm):
 def test_lora_defaults_follow_the_literature():
     opts = strategies.create("lora").options
     assert opts.rank == 8 and opts.target_modules == "all-linear"
+    assert opts.dropout == 0.0  # peft's and torchtune's default; 0.05 cost ~8% of a step
     assert strategies.create("lora").alpha == 16
     assert strategies.create("lora", {"rank": 32}).alpha == 64
+
+
+def test_schedule_warms_up_from_zero_then_decays_linearly():
+    """transformers' get_linear_schedule_with_warmup: lr 0 at step 0, the peak at step W."""
+    params = [torch.nn.Parameter(torch.zeros(2))]
+    cfg = trainer.TrainConfig(learning_rate=1.0, warmup_ratio=0.1)
+    optimizer, schedule = trainer._schedule(params, cfg, total_steps=20)  # W = 2
+    rates = []
+    for _ in range(20):
+        rates.append(optimizer.param_groups[0]["lr"])
+        optimizer.step()
+        schedule.step()
+    expected = [0.0, 0.5] + [(20 - s) / 18 for s in range(2, 20)]
+    assert rates == pytest.approx(expected) and rates[2] == 1.0
+    assert optimizer.param_groups[0]["lr"] == 0.0  # zero after the last step
 
 
 def test_bucketing_wastes_less_padding_than_random_batches(tiny_lm):
@@ -218,3 +234,56 @@ def test_default_sweep_candidates_bracket_the_learning_rate():
     assert strategies.create("full").options.candidates() == [1.7e-05, 5e-05, 0.00015]
     fixed = strategies.create("full", {"lr_candidates": [1e-4, 1e-5]}).options
     assert fixed.candidates() == [1e-4, 1e-5]
+
+
+def test_completion_loss_projects_only_target_positions(tiny_lm):
+    """Same loss as transformers' full-vocabulary loss, with logits for target rows only."""
+    from shouldtune.finetune.data import collate
+
+    samples = _samples(tiny_lm, 4)
+    batch = collate(samples, tiny_lm.tokenizer.pad_token_id)
+    model = tiny_lm.model
+    reference = model(**batch).loss
+    rows: list[int] = []
+    hook = model.get_output_embeddings().register_forward_hook(
+        lambda m, args, out: rows.append(args[0].shape[-2] if args[0].dim() == 2 else -1)
+    )
+    try:
+        loss, n = trainer.completion_loss(model, batch)
+        plain, n_plain = trainer.completion_loss(model, batch, keep=False)
+    finally:
+        hook.remove()
+    assert n == n_plain == sum(s.n_target for s in samples)  # every answer token
+    assert rows == [n, -1]  # masked: (n, hidden) rows; plain: the whole (batch, seq, hidden)
+    assert torch.allclose(loss, reference, atol=1e-5) and torch.allclose(plain, reference)
+    assert trainer.keeps_logits(strategies.create("lora").trainable_copy(model, 0))  # peft
+
+
+@pytest.mark.parametrize(
+    ("losses", "stopped", "expected"),
+    [
+        ([3.0, 2.0, 1.5], False, True),  # falling to the end
+        ([3.0, 2.0, 1.995], False, False),  # last step under 1%: flat
+        ([0.1, 0.0093, 0.00035], False, False),  # -96% but 0.009 nats: nothing left (demo)
+        ([0.5, 0.23, 0.11], False, True),  # the demo's layerwise: still falling
+        ([3.0, 1.5, 1.6], False, False),  # the best was earlier
+        ([3.0, 2.0, 1.5], True, False),  # early stopping ended it
+        ([2.0], False, True),  # one evaluation: no sign it stopped improving
+        ([2.0], True, False),
+        ([], False, False),  # no dev set: no evidence either way
+    ],
+)
+def test_still_learning(losses, stopped, expected):
+    history = [{"step": i, "dev_loss": d} for i, d in enumerate(losses)]
+    assert trainer.still_learning(history, stopped) is expected
+
+
+def test_report_says_whether_training_was_still_learning(tiny_lm):
+    short = _cfg(epochs=1, learning_rate=1e-3, evals_per_epoch=2)
+    _, _, report = _train(strategies.create("full"), tiny_lm, short)
+    losses = [h["dev_loss"] for h in report.history]
+    assert len(losses) == 2 and losses[1] < losses[0] * 0.99  # a short run, still falling
+    assert report.still_learning and not report.stopped_early
+    cfg = _cfg(epochs=6, learning_rate=0.05, evals_per_epoch=2, patience=2)
+    _, _, stopped = _train(strategies.create("full"), tiny_lm, cfg, n=8)
+    assert stopped.stopped_early and not stopped.still_learning

@@ -52,8 +52,10 @@ def test_sweep_picks_the_lowest_dev_loss_and_curve_gets_every_point(task, tiny_l
     result = _evaluate(task, tiny_lm, tmp_path, "lora", options)
     d = result.details
     assert [r["learning_rate"] for r in d["lr_sweep"]] == [0.00033, 0.001, 0.003]
-    assert all(r["steps"] == 2 for r in d["lr_sweep"])
-    best = min(d["lr_sweep"], key=lambda r: r["dev_loss"])
+    # 18 examples in batches of 4, one epoch: 5 batches, so rounds of 1 (a quarter) and 2
+    assert sorted(r["steps"] for r in d["lr_sweep"]) == [1, 2, 2]
+    finalists = [r for r in d["lr_sweep"] if r["steps"] == 2]
+    best = min(finalists, key=lambda r: r["dev_loss"])
     assert d["learning_rate_chosen"] == best["learning_rate"] == d["training"]["learning_rate"]
     curve = d["learning_curve"]
     assert [p["fraction"] for p in curve] == [0.25, 0.5, 1.0]
@@ -114,46 +116,6 @@ def test_same_seed_same_scores_other_seed_differs(task, tiny_lm, tmp_path):
     assert a.scores == b.scores and a.quality == b.quality
     assert a.details["training"]["history"] == b.details["training"]["history"]
     assert a.details["training"]["history"] != c.details["training"]["history"]
-
-
-def test_sweep_note_flags_a_winner_at_the_edge():
-    from shouldtune.finetune.strategy import _edge_note
-
-    rows = [{"learning_rate": r, "dev_loss": d} for r, d in ((1e-4, 3.0), (3e-4, 2.0), (1e-3, 1.0))]
-    assert "largest" in _edge_note(rows, 1e-3)
-    assert "smallest" in _edge_note(rows, 1e-4)
-    assert _edge_note(rows, 3e-4) == "" and _edge_note([], 1e-3) == ""
-
-
-@pytest.mark.parametrize(
-    ("loss_at", "rates", "chosen"),
-    [
-        (lambda lr: abs(lr - 0.001), [0.00033, 0.001, 0.003], 0.001),  # inside: no extension
-        (lambda lr: -lr, [0.00033, 0.001, 0.003, 0.009, 0.027], 0.027),  # rising: 2 steps out
-        (lambda lr: abs(lr - 0.009), [0.00033, 0.001, 0.003, 0.009, 0.027], 0.009),
-        (lambda lr: lr, [3.7e-05, 0.00011, 0.00033, 0.001, 0.003], 3.7e-05),  # smaller: 2 down
-    ],
-)
-def test_sweep_extends_past_an_edge_winner(loss_at, rates, chosen, monkeypatch):
-    from types import SimpleNamespace
-
-    from shouldtune import strategies
-
-    strategy = strategies.create("lora", {"learning_rate": 1e-3})
-    tried = []
-
-    def point(ctx, data, lr):
-        tried.append(lr)
-        return {"learning_rate": lr, "dev_loss": loss_at(lr), "steps": 1, "seconds": 0.0}
-
-    monkeypatch.setattr(strategy, "_sweep_point", point)
-    ctx, data = SimpleNamespace(quick=False, seed=0), SimpleNamespace(dev_s=[1])
-    rows, lr = strategy._sweep(ctx, data)
-    assert [r["learning_rate"] for r in rows] == rates and lr == chosen
-    assert len(tried) == len(rates) <= 3 + 2  # sweep_extend: 2 by default
-    fixed = strategies.create("lora", {"lr_candidates": [1e-4, 1e-3]})
-    monkeypatch.setattr(fixed, "_sweep_point", point)
-    assert [r["learning_rate"] for r in fixed._sweep(ctx, data)[0]] == [1e-4, 1e-3]
 
 
 def test_curve_statement_wording():

@@ -28,11 +28,14 @@ class FineTuneOptions(StrategyOptions):
     evals_per_epoch: int = Field(1, ge=1, le=100)
     patience: int = Field(1, ge=1)
     max_length: int = Field(512, ge=16)
-    # Learning-rate sweep on the dev split: each candidate trains a short budget, the
-    # lowest dev loss wins and is then trained fully. Default candidates: lr/3, lr, 3 lr.
+    # Learning-rate sweep on the dev split (finetune/sweep.py): every candidate starts its
+    # real run; after a round of sweep_max_steps batches the best two go on for another
+    # round, the better one wins and its run continues. Default candidates: lr/3, lr, 3 lr.
     lr_sweep: bool = True
     lr_candidates: list[float] | None = Field(None, min_length=1, max_length=10)
-    sweep_max_steps: int = Field(40, ge=1, description="batches per candidate (<= 1 epoch)")
+    sweep_max_steps: int = Field(
+        40, ge=1, description="batches in the sweep's first round (at most 1/4 of the run)"
+    )
     # A default grid whose winner sits at its edge is extended (x3 or /3) while that helps.
     sweep_extend: int = Field(2, ge=0, le=6, description="extra rates beyond the grid's edge")
     # Learning curve: also train on these fractions of train and score each on test.
@@ -74,12 +77,6 @@ class FineTuneOptions(StrategyOptions):
             patience=self.patience,
             seed=seed,
         )
-
-    def sweep_config(self, seed: int, learning_rate: float) -> TrainConfig:
-        """One short run per candidate: one epoch at most, no early stop, dev loss at the end."""
-        cfg = self.train_config(seed, quick=True, learning_rate=learning_rate)
-        cfg.max_steps, cfg.evals_per_epoch, cfg.patience = self.sweep_max_steps, 1, 10**9
-        return cfg
 
 
 def skip_reason(task: Task) -> str | None:

@@ -19,6 +19,28 @@ def find_blocks(model: torch.nn.Module) -> list[torch.nn.Module]:
     return list(chosen[0])
 
 
+def block_linears(model: torch.nn.Module) -> list[str]:
+    """Names of every linear layer inside the transformer blocks, found by type.
+
+    nn.Linear, and transformers' Conv1D (GPT-2 style models store their projections that
+    way); the output head is never one of them, nor anything outside the blocks (embedding
+    projections, vision towers). Works for any Hugging Face causal LM, whatever it calls its
+    projections.
+    """
+    from transformers.pytorch_utils import Conv1D
+
+    inside = {id(m) for block in find_blocks(model) for m in block.modules()}
+    head = model.get_output_embeddings() if hasattr(model, "get_output_embeddings") else None
+    names = [
+        name
+        for name, m in model.named_modules()
+        if isinstance(m, torch.nn.Linear | Conv1D) and id(m) in inside and m is not head
+    ]
+    if not names:
+        raise ValueError("found no linear layers inside the transformer blocks")
+    return names
+
+
 def freeze_all_but(model: torch.nn.Module, blocks: Sequence[torch.nn.Module]) -> None:
     model.requires_grad_(False)
     for block in blocks:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import copy
 import gc
-import math
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -24,6 +23,7 @@ from ..strategies.base import ChatStrategy, RunContext, generate_answers
 from . import common, weights
 from .curve import curve_point, curve_statement, curve_trend
 from .data import Sample
+from .sweep import edge_note, sweep_learning_rate
 from .trainer import TrainConfig, TrainReport, make_accelerator, train
 
 
@@ -145,7 +145,7 @@ class FineTuneStrategy(ChatStrategy):
             "saved_to": saved,
             "learning_rate_chosen": lr,
             "lr_sweep": sweep,
-            "lr_sweep_note": _edge_note(sweep, lr),
+            "lr_sweep_note": edge_note(sweep, lr),
             # The cost of getting the model: sweep + final training, not the diagnostics.
             "train_seconds": round(t2 - t0, 2),
             "seconds": {"lr_sweep": round(t1 - t0, 2), "training": round(t2 - t1, 2)},
@@ -204,31 +204,8 @@ class FineTuneStrategy(ChatStrategy):
         return model, report
 
     def _sweep(self, ctx: RunContext, data: Data) -> tuple[list[dict[str, float]], float]:
-        """Short runs per candidate learning rate; the lowest dev loss wins."""
-        opts = self.options
-        if ctx.quick or not opts.lr_sweep or not data.dev_s:
-            return [], opts.learning_rate
-        rows = [self._sweep_point(ctx, data, lr) for lr in opts.candidates()]
-        extra = 0 if opts.lr_candidates else opts.sweep_extend  # a grid the user chose stays
-        while extra > 0 and (lr := _beyond_edge(rows)) is not None:
-            rows.append(self._sweep_point(ctx, data, lr))
-            extra -= 1
-        rows.sort(key=lambda r: r["learning_rate"])
-        best = _best(rows)
-        return rows, best["learning_rate"] if best else opts.learning_rate
-
-    def _sweep_point(self, ctx: RunContext, data: Data, lr: float) -> dict[str, Any]:
-        cfg = self.options.sweep_config(ctx.seed, lr)
-        model, report = self._fit(ctx, data.train_s, data.dev_s, cfg, f"lr sweep {lr:g}")
-        loss = report.final_dev_loss
-        del model
-        gc.collect()
-        return {
-            "learning_rate": lr,
-            "dev_loss": round(loss, 4) if math.isfinite(loss) else None,
-            "steps": report.steps,
-            "seconds": round(report.seconds, 2),
-        }
+        """Successive halving over warm-started runs of the real schedule (sweep.py)."""
+        return sweep_learning_rate(self, ctx, data)
 
     def _save(self, ctx: RunContext, model: torch.nn.Module) -> str:
         from accelerate import PartialState
@@ -280,36 +257,6 @@ class FineTuneStrategy(ChatStrategy):
         convos = [self.messages(ex, ctx) for ex in ctx.task.test]
         gens = generate_answers(lm, convos, ctx)  # as the full-data point is: stop strings too
         return [g.text for g in gens]
-
-
-def _best(rows: Sequence[dict[str, Any]]) -> dict[str, Any] | None:
-    finite = [r for r in rows if r["dev_loss"] is not None]
-    return min(finite, key=lambda r: r["dev_loss"]) if finite else None
-
-
-def _beyond_edge(rows: Sequence[dict[str, Any]]) -> float | None:
-    """The next rate past the grid's edge when the best one is at that edge, else None."""
-    best = _best(rows)
-    rates = [r["learning_rate"] for r in rows]
-    if best is None or len(rates) < 2:
-        return None
-    lr = best["learning_rate"]
-    if lr == max(rates):
-        beyond = float(f"{lr * 3:.2g}")
-        return beyond if beyond <= 1 else None
-    return float(f"{lr / 3:.2g}") if lr == min(rates) else None
-
-
-def _edge_note(sweep: Sequence[dict[str, Any]], chosen: float) -> str:
-    """A winner at the edge of the grid means the best rate may lie outside it."""
-    rates = [r["learning_rate"] for r in sweep if r["dev_loss"] is not None]
-    if len(rates) < 2 or min(rates) < chosen < max(rates):
-        return ""
-    side = "largest" if chosen == max(rates) else "smallest"
-    return (
-        f"The lowest dev loss came at the {side} rate tried ({chosen:g}): one beyond it "
-        "may be better still (set lr_candidates or sweep_extend)."
-    )
 
 
 def deep_copy(base: torch.nn.Module) -> torch.nn.Module:
