@@ -135,8 +135,10 @@ def test_workload_counts_match_the_plan(make_task_dir, tiny_model_dir):
     longest = max(len(tok(ex.output, add_special_tokens=False)["input_ids"]) for ex in task.train)
     assert few.new_tokens == 8 * min(longest + 1, 7) < zero.new_tokens
     lora = est.strategies[3]
-    # 16 training rows in batches of 4: 5 sweep points x 3 batches, 2 epochs x 4, curve 2 x 2
-    assert lora.train_batches == 5 * 3 + 2 * 4 + 2 * 2
+    # 16 training rows in batches of 4, 2 epochs: 8 batches; each of 5 sweep rates trains a
+    # quarter of them (2, under sweep_max_steps 3) and the winner goes on to train all 8;
+    # the learning curve trains 2 epochs x 2 batches on half the data.
+    assert lora.train_batches == 4 * 2 + 2 * 4 + 2 * 2
     assert set(lora.seconds) == {"learning-rate sweep", "training", "learning curve",
                                  "test set", "latency"}  # fmt: skip
     assert est.total == pytest.approx(sum(s for _, s in est.phases()))
@@ -168,8 +170,10 @@ def test_training_counts_are_what_the_real_loop_runs(make_task_dir, tiny_lm):
     tok = Tokens(tiny_lm.tokenizer)
     train_s = common.encode_examples(tok.lm, task, train_ex, opts.max_length)
     dev_s = common.encode_examples(tok.lm, task, dev_ex, opts.max_length)
-    sweep = opts.train_config(0, True, opts.learning_rate)
-    sweep.max_steps, sweep.evals_per_epoch = opts.sweep_max_steps, 1
+    from shouldtune.finetune.sweep import rung_steps
+
+    sweep = opts.train_config(0, False, opts.learning_rate)
+    sweep.max_steps = rung_steps(opts, len(train_s))
     for cfg in (opts.train_config(0, False), sweep):
         job = train_job("x", "lora", train_s, dev_s, cfg)
         report = train(lora.trainable_copy(tiny_lm.model, 0), train_s, dev_s, cfg, 0)

@@ -402,16 +402,25 @@ def fine_tune(strategy: Any, task: Task, tok: Tokens, s: Settings) -> FineTuneWo
     name = strategy.name
     work = Workload(name, str(strategy.kind))
     if not s.quick and opts.lr_sweep and dev_s:
+        from ..finetune.sweep import rung_steps
+
         rates = len(opts.candidates()) + (0 if opts.lr_candidates else opts.sweep_extend)
-        cfg = opts.train_config(s.seed, True, opts.learning_rate)
-        cfg.max_steps, cfg.evals_per_epoch = opts.sweep_max_steps, 1
+        cfg = opts.train_config(s.seed, False, opts.learning_rate)  # the real run, paused
+        cfg.max_steps = rung = rung_steps(opts, len(train_s))
         point = train_job("lr sweep", name, train_s, dev_s, cfg)
-        work.train += [point] * rates
-        if not opts.lr_candidates and opts.sweep_extend:
-            work.assumptions.append(
-                f"learning-rate sweep: {rates} rates, the {opts.sweep_extend} beyond the grid's"
-                " edge included (tried only when the best rate is at the edge)"
+        # The winner resumes from its pause: its batches belong to its training below.
+        work.train += [point] * (rates - 1)
+        work.assumptions.append(
+            f"learning-rate sweep: {rates} rates x {rung} batches, the winner's continued by"
+            f" its training; a close call adds a second round ({2 * rung} more batches for"
+            " the best two)"
+            + (
+                f"; the {opts.sweep_extend} beyond the grid's edge included (tried only when"
+                " the best rate is at the edge)"
+                if not opts.lr_candidates and opts.sweep_extend
+                else ""
             )
+        )
     cfg = opts.train_config(s.seed, s.quick, opts.learning_rate)
     work.train.append(train_job("training", name, train_s, dev_s, cfg))
     work.assumptions.append(f"all {cfg.epochs} epoch(s) run (early stopping may end sooner)")
