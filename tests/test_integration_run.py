@@ -66,7 +66,7 @@ def test_run_on_bundled_model_writes_results(tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stderr[-3000:]
     results = json.loads((out / "results.json").read_text())
 
-    assert results["schema_version"] == 1
+    assert results["schema_version"] == 2
     assert results["task"] == results["task"] | {
         "name": "tiny-ticket-codes",
         "n_train": 24,
@@ -92,9 +92,23 @@ def test_run_on_bundled_model_writes_results(tmp_path: Path) -> None:
     # Few-shot prompts carry demonstrations; RAG prompts carry the retrieved sheet.
     assert by_name["few_shot"]["prompt_tokens_mean"] > by_name["zero_shot"]["prompt_tokens_mean"]
     assert by_name["rag"]["prompt_tokens_mean"] > by_name["zero_shot"]["prompt_tokens_mean"]
+    # Read on an AMD EPYC run: kNN demonstrations 0.542 token F1, plain few-shot 0.292; zero-shot,
+    # rag and the 3-step LoRA get nothing right. One LoRA evaluation, no early stop: still
+    # learning, so no verdict on fine-tuning, and a --quick run is only indicative.
     verdict = results["verdict"]
-    assert verdict["recommended"] in names and isinstance(verdict["fine_tune"], bool)
-    assert verdict["reasons"] and any(c.isdigit() for c in verdict["reasons"][0])
+    scores = {s["name"]: s["quality"]["score"] for s in results["strategies"]}
+    assert verdict["recommended"] == "few_shot_knn" == max(scores, key=scores.get)
+    assert verdict["fine_tune"] is None and verdict["drivers"] == ["still_learning"]
+    assert verdict["headline"] == (
+        "Indicative (--quick): Use few_shot_knn for now — undecided on fine-tuning: lora was"
+        " still learning"
+    )
+    assert (
+        scores["zero_shot"] == scores["lora"] == 0.0 < scores["few_shot"] < scores["few_shot_knn"]
+    )
+    assert verdict["reasons"][0].startswith(
+        f"Best quality: few_shot_knn scored {scores['few_shot_knn']:.3f}"
+    )
     assert results["audit"]["summary"]["blocking"] == 0
     html = (out / "report.html").read_text()
     assert "Verdict" in html and html.index("Verdict") < html.index("zero_shot")
