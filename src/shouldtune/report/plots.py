@@ -238,6 +238,15 @@ def _curve_point(p: dict) -> tuple[float, float, float, float] | None:
     return x, y, y if lo is None else lo, y if hi is None else hi
 
 
+def _first_round(r: dict) -> float | None:
+    """The dev loss every rate reached at the same step: its first round (older runs: the
+    only one). A close call's second-round losses are further into training: not comparable."""
+    rounds = r.get("rounds")
+    if isinstance(rounds, list) and rounds and isinstance(rounds[0], dict):
+        return finite(rounds[0].get("dev_loss"))
+    return finite(r.get("dev_loss"))
+
+
 def lr_sweep_plot(strategies: list[dict]) -> Plot | None:
     sweeps = []
     for s in strategies:
@@ -246,11 +255,11 @@ def lr_sweep_plot(strategies: list[dict]) -> Plot | None:
         if not isinstance(rows, list):
             continue
         pts = sorted(
-            (finite(r.get("learning_rate")), finite(r.get("dev_loss")))
+            (finite(r.get("learning_rate")), _first_round(r))
             for r in rows
             if isinstance(r, dict)
             and finite(r.get("learning_rate"))
-            and finite(r.get("dev_loss")) is not None
+            and _first_round(r) is not None
         )
         if pts:
             sweeps.append(
@@ -267,7 +276,11 @@ def lr_sweep_plot(strategies: list[dict]) -> Plot | None:
     ax.set_xlabel("learning rate (dashed: chosen)")
     ax.set_ylabel("dev loss")
     ax.legend(frameon=False)
-    caption = "Dev loss after a short run at each learning rate; the lowest is used."
+    caption = (
+        "Dev loss of each learning rate after the same first round of training; the lowest wins"
+        " (when the best two are close, both train a second round first: the sweep table has"
+        " those losses)."
+    )
     return Plot("plot-lr-sweep", "Learning-rate sweep", caption, to_svg(fig, "plot-lr-sweep"))
 
 
