@@ -7,6 +7,8 @@ import pytest
 
 from shouldtune.core.stats import bootstrap_ci, paired, paired_difference_ci
 
+pytestmark = pytest.mark.decision
+
 
 def significantly_better(a, b):
     return paired(a, b).significantly_above
