@@ -213,3 +213,19 @@ def untied_model_dir(tiny_tokenizer, tmp_path_factory) -> Path:
     model.save_pretrained(folder)
     tok.save_pretrained(folder)
     return folder
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _calibration_cache(tmp_path_factory):
+    """Speed calibrations (estimate/speed.py) go to a temporary folder, not ~/.cache: a test
+    run must not leave files in the home folder, nor reuse a developer's calibration."""
+    import os
+
+    old = os.environ.get("SHOULDTUNE_CALIBRATION")
+    folder = tmp_path_factory.mktemp("shouldtune_cache")
+    os.environ["SHOULDTUNE_CALIBRATION"] = str(folder / "calibration.json")
+    yield
+    if old is None:
+        os.environ.pop("SHOULDTUNE_CALIBRATION", None)
+    else:
+        os.environ["SHOULDTUNE_CALIBRATION"] = old

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from functools import partial
@@ -41,6 +42,10 @@ class RunOptions:
     device: str = "auto"  # --device auto|cpu|cuda|mps (the runner's choice, not task.yaml's)
     dtype: str = "auto"  # --dtype auto|float32|bfloat16|float16
     engine: str = "auto"  # --engine auto|vllm|transformers: who generates for the local model
+    # Know the cost first (estimate/): `on_estimate` gets the plan's estimate before any work;
+    # `plan_only` (--plan) validates, audits and estimates, then returns {"plan": ...}.
+    plan_only: bool = False
+    on_estimate: Callable[[Any], None] | None = None
 
 
 @dataclass
@@ -107,6 +112,13 @@ def run_task(task_dir: str | Path, opts: RunOptions) -> dict[str, Any]:
 
     model_name, model_dir = resolve_model(opts.model or task_model(task))
     audit = audit_task(task, model_dir, opts.allow_audit_failures)
+    estimate = None
+    if opts.plan_only or opts.on_estimate is not None:
+        estimate = estimate_plan(the_plan, model_name, model_dir, opts, backend)
+        if opts.on_estimate is not None:
+            opts.on_estimate(estimate)
+        if opts.plan_only:
+            return {"plan": estimate.to_json()}
     identity = resume.run_identity(task, model_name, model_dir, opts, backend)
     identity["hardware"] = [str(hardware.device.type), device.dtype_name(hardware.dtype), engine]
     out_dir = (
@@ -137,6 +149,7 @@ def run_task(task_dir: str | Path, opts: RunOptions) -> dict[str, Any]:
             "quick": opts.quick,
             "wall_seconds": round(time.perf_counter() - started, 1),
             "bootstrap_samples": task.config.eval.bootstrap_samples,
+            **({"estimate": estimate.summary()} if estimate is not None else {}),
         },
         runs=executed.runs,
         audit=audit.to_json(),
@@ -158,6 +171,19 @@ def run_task(task_dir: str | Path, opts: RunOptions) -> dict[str, Any]:
     publish(results, work, out_dir)
     cache.remove()
     return results
+
+
+def estimate_plan(
+    the_plan: Plan, model_name: str, model_dir: Path, opts: RunOptions, backend: Any
+) -> Any:
+    """The plan's work and its time on this machine (a short calibration, then cached)."""
+    from .estimate import Settings, estimate_run
+
+    opts.progress.stage("plan", "measuring speed")
+    cfg = the_plan.task.config.eval
+    latency_n = QUICK_LATENCY_SAMPLES if opts.quick else cfg.latency_samples
+    settings = Settings(opts.quick, opts.seed, latency_n)
+    return estimate_run(the_plan, model_name, model_dir, settings, backend)
 
 
 def task_info(task: Task) -> dict[str, Any]:

@@ -79,14 +79,16 @@ def _run(
     seed: int,
     quick: bool,
     allow_audit_failures: bool = False,
+    plan_only: bool = False,
     **more: object,
 ) -> None:
-    """`more`: further RunOptions fields (candidates, backend_url, ...)."""
+    """`more`: further RunOptions fields (candidates, backend_url, ...). `plan_only`: print
+    the plan and its estimate, run nothing."""
     from ..run import RunOptions, run_task
-    from .progress import RichProgress
+    from .progress import make_progress, quiet_libraries
 
     names = [n.strip() for n in only.split(",") if n.strip()] if only else None
-    with user_errors(), RichProgress(err) as progress:
+    with user_errors(), quiet_libraries(), make_progress(err, out) as progress:
         results = run_task(
             task_dir,
             RunOptions(
@@ -97,10 +99,20 @@ def _run(
                 quick=quick,
                 progress=progress,
                 allow_audit_failures=allow_audit_failures,
+                plan_only=plan_only,
+                on_estimate=_print_plan if plan_only else progress.planned,
                 **more,  # type: ignore[arg-type]
             ),
         )
-    _print_summary(results)
+    if not plan_only:
+        _print_summary(results)
+
+
+def _print_plan(estimate: object) -> None:
+    from ..estimate import plan_lines
+
+    for line in plan_lines(estimate, getattr(estimate, "title", "")):  # type: ignore[arg-type]
+        out.print(line, markup=False, highlight=False, soft_wrap=True)
 
 
 def _print_summary(results: dict) -> None:
@@ -139,6 +151,12 @@ def run(
     quick: Annotated[bool, typer.Option(help="Smaller test set, one epoch: a fast look")] = False,
     allow_audit_failures: Annotated[
         bool, typer.Option(help="Run even when the data audit finds blocking problems")
+    ] = False,
+    plan: Annotated[
+        bool,
+        typer.Option(
+            "--plan", help="Print what would run, its tokens and estimated time; run nothing"
+        ),
     ] = False,
     candidate: Annotated[
         list[str] | None,
@@ -179,6 +197,7 @@ def run(
         seed,
         quick,
         allow_audit_failures,
+        plan,
         candidates=candidate or [],
         backend_url=backend_url,
         backend_model=backend_model,

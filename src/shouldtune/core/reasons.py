@@ -8,7 +8,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from .decision import Option, decide_steps, hard_reasons, latency_flip, volume_segments
+from .decision import (
+    Option,
+    decide_steps,
+    hard_reasons,
+    latency_flip,
+    quality_reasons,
+    volume_segments,
+)
 from .stats import CONFIDENCE
 from .types import Verdict
 from .verdict import (
@@ -600,10 +607,7 @@ def needs_table(c: _Case) -> list[dict[str, Any]]:
                 "score": o.score,
                 "ci_low": o.ci_low,
                 "ci_high": o.ci_high,
-                "quality_ok": o.name not in c.d.ruled_out
-                or not any(
-                    "floor" in w or "usable" in w or "lookup" in w for w in c.d.ruled_out[o.name]
-                ),
+                "quality_ok": not quality_reasons(o, n),
                 "p95_ms": o.p95_ms,
                 "latency_ok": n.latency_p95_ms is None or o.p95_ms <= n.latency_p95_ms,
                 "hosted": o.hosted,

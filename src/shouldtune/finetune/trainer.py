@@ -73,7 +73,19 @@ def make_accelerator(grad_accum: int = 1, find_unused: bool = False) -> Accelera
     handlers = [DistributedDataParallelKwargs(find_unused_parameters=True)] if find_unused else []
     chosen = selected()
     cpu = chosen is not None and chosen.device.type == "cpu"
+    _forget_other_device(cpu)
     return Accelerator(gradient_accumulation_steps=grad_accum, kwargs_handlers=handlers, cpu=cpu)
+
+
+def _forget_other_device(cpu: bool) -> None:
+    """accelerate keeps one process-wide state: an earlier Accelerator on the GPU would make a
+    later `cpu=True` one silently train on the GPU. Single-process only; a launcher owns its
+    own state."""
+    from accelerate.state import AcceleratorState, PartialState
+
+    shared = PartialState._shared_state
+    if shared and shared.get("_cpu") != cpu and shared.get("num_processes", 1) == 1:
+        AcceleratorState._reset_state(reset_partial_state=True)
 
 
 def _trainable(model: torch.nn.Module) -> dict[str, torch.nn.Parameter]:
