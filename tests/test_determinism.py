@@ -85,6 +85,9 @@ def test_two_runs_give_byte_identical_verdicts_and_intervals(
     by = {s["name"]: s["quality"] for s in first["strategies"]}
     assert by["baseline"]["score"] == 1.0 and by["zero_shot"]["score"] < 0.5
     assert first["verdict"]["recommended"] == "baseline"
-    assert first["verdict"]["fine_tune"] is False
+    # One epoch: LoRA's loss is still falling and it lost on quality, so whether to fine-tune
+    # stays undecided (core/verdict.py _fine_tune) rather than "no".
+    assert first["verdict"]["fine_tune"] is None
+    assert first["verdict"]["drivers"] == ["still_learning"]
     assert first["audit"]["test_rows"]["seen"] == []  # every test row is scored
     assert any("paired difference" in r for r in first["verdict"]["reasons"])
