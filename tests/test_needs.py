@@ -67,3 +67,14 @@ def test_the_deprecated_cost_volume_is_read_as_a_need_with_a_note(make_task_dir)
     )
     with pytest.raises(InputError, match="disagree"):
         load_task(both)
+
+
+def test_unknown_overrides_are_named_and_results_json_needs_name_their_source():
+    # `unknown` dropped or its message changed; a flag named for a results.json value.
+    with pytest.raises(ValueError, match=r"^unknown needs: bogus, zzz$"):
+        with_overrides(Needs(), {"zzz": 1, "bogus": 2, "horizon_days": None})
+    assert Needs.from_json({"horizon_days": 30, "old_key": 1}) == Needs(horizon_days=30.0)
+    assert Needs.from_json(None) == Needs() and Needs.from_json([1]) == Needs()
+    with pytest.raises(InputError) as err:
+        Needs.from_json({"horizon_days": -1})
+    assert err.value.file == "results.json needs"
