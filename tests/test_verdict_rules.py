@@ -164,3 +164,29 @@ def test_a_tied_fine_tune_loses_to_half_a_change_a_year_when_retraining_tips_the
     v = decide(rs, needs=Needs(requests_per_day=14, changes_per_year=0.5))
     assert (v.recommended, v.fine_tune, v.drivers) == ("few_shot", False, ["changes", "cost"])
     assert decide(rs, needs=Needs(requests_per_day=14)).recommended == "lora"
+
+
+def test_older_results_get_the_headline_they_were_shown_with():
+    # headline_of / _legacy_headline (schema 1) in the tier: they were only reached through
+    # the report's tests.
+    from shouldtune.core.verdict import headline_of
+
+    def old(verdict, strategies):
+        return {"verdict": verdict, "strategies": strategies}
+
+    tuned = [{"name": "lora", "kind": "fine-tuning"}, {"name": "full", "kind": "fine-tuning"}]
+    no = {"fine_tune": False, "recommended": "lora"}
+    assert headline_of({"verdict": {"headline": "Use x"}}) == "Use x"
+    assert headline_of(old(no, tuned)) == (
+        "No verdict on fine-tuning: only fine-tunes were run — the best is lora (older results)"
+    )
+    mixed = [*tuned, {"name": "zero_shot", "kind": "prompting", "quality": {"score": 0.5}}]
+    assert headline_of(old(no, mixed)) == "Verdict: don't fine-tune — use lora (older results)"
+    yes = {"fine_tune": True, "recommended": "lora"}
+    assert headline_of(old(yes, mixed)) == "Verdict: fine-tune — use lora (older results)"
+    failed = [{"name": n, "kind": "prompting", "quality": {"score": 0.0}} for n in ("a", "b")]
+    assert headline_of(old({"fine_tune": False, "recommended": "a"}, failed)) == (
+        "No verdict: no strategy got a single test example right (older results)"
+    )
+    for nothing in (old({"recommended": None}, mixed), old(None, None), []):
+        assert headline_of(nothing) == "No verdict: no strategy produced results"
