@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,27 @@ import pytest
 import yaml
 
 TINY_TOKENIZER_DIR = Path(__file__).resolve().parent / "fixtures" / "tiny_tokenizer"
+
+
+DECISION_MARK = "pytestmark = pytest.mark.decision"
+
+
+def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
+    """`pytest -m decision` imports only the modules of the decision tier: collecting the
+    others would import torch (and take longer than the tier's tests)."""
+    if config.getoption("markexpr") != "decision" or collection_path.suffix != ".py":
+        return None
+    if not collection_path.name.startswith("test_"):
+        return None
+    return DECISION_MARK not in collection_path.read_text(encoding="utf-8") or None
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """The decision tier (`pytest -m decision`) must never load torch: a test that needs a
+    model belongs outside it (CONTRIBUTING.md, Tests). Fail the run when one did."""
+    if session.config.getoption("markexpr") == "decision" and "torch" in sys.modules:
+        print("\nERROR: the decision tier imported torch; move the test that needs it out")
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
 @pytest.fixture(scope="session")

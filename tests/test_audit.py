@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import importlib.util
 import json
-import time
 from pathlib import Path
 
 import pytest
@@ -14,6 +13,8 @@ from shouldtune.audit.pii import find_pii, iban_ok, luhn_ok, mask_pii
 from shouldtune.cli.audit_cmd import audit_command
 from shouldtune.core.errors import InputError
 from shouldtune.core.taskio import load_task
+
+pytestmark = pytest.mark.decision
 
 Row = tuple[str, str]
 ROOT = Path(__file__).resolve().parents[1]
@@ -369,21 +370,6 @@ def test_banking77_subset_converter(tmp_path):
     task = load_task(out)
     assert len(task.train) == 154 and len(task.test) == 10
     assert task.metric == "accuracy"
-
-
-@pytest.mark.integration
-def test_banking77_full_audit_under_60s(tmp_path):
-    start = time.perf_counter()
-    task = load_task(_to_task_module().write_task(tmp_path / "b77"))
-    report = run_audit(task.train, task.test, instruction=task.instruction)
-    elapsed = time.perf_counter() - start
-    assert len(task.train) == 10003 and len(task.test) == 3080
-    assert elapsed < 60, f"audit took {elapsed:.1f} s"
-    assert report.get("label_distribution").count == 77
-    leakage = report.get("leakage")
-    assert leakage.count > 0  # banking77 test repeats some train queries
-    assert leakage.severity == "warning" and not report.blocking  # scored apart, no wall
-    assert leakage.data["clean"] + leakage.data["seen"] == 3080
 
 
 def test_single_label_warns(tmp_path):

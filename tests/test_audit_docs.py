@@ -14,6 +14,8 @@ from shouldtune.cli.audit_cmd import audit_command
 from shouldtune.core.taskio import load_task
 from shouldtune.core.types import Document, Example
 
+pytestmark = pytest.mark.decision
+
 ROOT = Path(__file__).resolve().parents[1]
 PRODUCTS = {  # name -> (price, warranty years)
     "Aurora desk lamp": ("$49.00", 2),

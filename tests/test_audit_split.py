@@ -12,6 +12,8 @@ from shouldtune.audit.overlap import MIN_CLEAN_ROWS, differs_only_in_slots
 from shouldtune.cli.audit_cmd import audit_command
 from shouldtune.core.taskio import load_task
 
+pytestmark = pytest.mark.decision
+
 CITIES = ["Lisbon", "Oslo", "Prague", "Vienna", "Dublin", "Madrid", "Warsaw", "Athens"]
 CITIES += ["Helsinki", "Budapest", "Zagreb", "Riga", "Tallinn", "Sofia", "Bern", "Vilnius"]
 THINGS = ["museum", "cathedral", "bridge", "harbour", "castle", "market"]

@@ -17,6 +17,8 @@ from shouldtune.core.metrics import (
 )
 from shouldtune.core.taskio import load_task
 
+pytestmark = pytest.mark.decision
+
 
 @pytest.mark.parametrize(
     "text, expected",

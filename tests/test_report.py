@@ -268,3 +268,21 @@ def test_results_of_the_previous_schema_still_render_marked_as_older() -> None:
     del results["verdict"]["headline"]
     md = render_markdown(results, {})
     assert "**Verdict: fine-tune — use lora (older results)**" in md
+
+
+def test_the_report_prints_the_confidence_level_the_intervals_were_computed_at(monkeypatch):
+    # Issue 22: CONFIDENCE 0.95 -> 0.90 left the report printing "95%". Every interval
+    # heading, the plots and the verdict's sentence read core.stats.CONFIDENCE.
+    import shouldtune.core.stats as stats
+
+    results = _results()
+    md, page = render_markdown(results, {}), render_html(results, {})
+    assert "| strategy | kind | exact_match (95% CI) |" in md
+    assert "lora scores 0.900 exact_match (95% CI 0.800–1.000)" in md
+    assert "95% CI" in page and "90% CI" not in page
+    monkeypatch.setattr(stats, "CONFIDENCE", 0.9)
+    md, page = render_markdown(results, {}), render_html(results, {})
+    assert "| strategy | kind | exact_match (90% CI) |" in md
+    assert "lora scores 0.900 exact_match (90% CI 0.800–1.000)" in md
+    for text in (md, page):
+        assert "95%" not in text and "90% CI" in text

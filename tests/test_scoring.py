@@ -10,6 +10,8 @@ from shouldtune.core.scoring import TestSplit, score_run
 from shouldtune.core.types import Example, Generation, StrategyRun, Traits
 from shouldtune.core.verdict import METRIC_GAP, decide
 
+pytestmark = pytest.mark.decision
+
 
 def _run(name: str, texts: list[str], kind: str = "prompting", **details) -> StrategyRun:
     return StrategyRun(
@@ -82,34 +84,6 @@ def test_a_metric_returning_out_of_range_values_is_refused_with_the_row():
     with pytest.raises(InputError, match=r"returned 2.0 on test.jsonl:4 \(expected 'a3'"):
         score_run(_run("x", ["a"] * 5), _test(5), bad, TestSplit(5))
     assert Metric("m", lambda p, e: True).score_row("a", "b") == 1.0  # bools count
-
-
-def test_learning_curve_points_are_scored_at_scoring_time():
-    from shouldtune.finetune.strategy import FineTuneStrategy
-
-    test = _test(10)
-    details = {
-        "train_examples": 40,
-        "learning_curve": [
-            {"fraction": 0.25, "n_train": 10, "predictions": ["?"] * 10},
-            {
-                "fraction": 0.5,
-                "n_train": 20,
-                "predictions": [f"a{i}" for i in range(5)] + ["?"] * 5,
-            },
-        ],
-    }
-    run = _run("lora", [f"a{i}" for i in range(10)], "fine-tuning", **details)
-
-    def hook(d, score, scores):
-        return FineTuneStrategy.score_details(d, score, scores, 200, 0)
-
-    result, _ = score_run(run, test, EM, TestSplit(10), 200, 0, hook)
-    curve = result.details["learning_curve"]
-    assert [p["score"] for p in curve] == [0.0, 0.5, 1.0]
-    assert [p["n_train"] for p in curve] == [10, 20, 40]
-    assert "predictions" not in curve[0]
-    assert result.details["learning_curve_trend"] in ("rising", "probably_rising")
 
 
 @pytest.mark.parametrize(

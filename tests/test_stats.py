@@ -7,6 +7,8 @@ import pytest
 
 from shouldtune.core.stats import bootstrap_ci, paired, paired_difference_ci
 
+pytestmark = pytest.mark.decision
+
 
 def significantly_better(a, b):
     return paired(a, b).significantly_above
@@ -73,7 +75,7 @@ def test_paired_difference_is_paired_not_pooled():
 
 
 def test_paired_difference_needs_equal_lengths():
-    with pytest.raises(ValueError, match="same examples"):
+    with pytest.raises(ValueError, match=r"^paired scores must cover the same examples$"):
         paired_difference_ci([1, 0], [1, 0, 1])
 
 
@@ -92,3 +94,11 @@ def test_not_significantly_better_when_equal_worse_or_noisy():
     mixed_a = [1.0] * 3 + [0.0] * 2 + [0.5] * 15
     mixed_b = [0.0] * 3 + [1.0] * 2 + [0.5] * 15
     assert significantly_better(mixed_a, mixed_b) is False
+
+
+def test_the_seed_reaches_the_paired_difference_tuple():
+    # `paired(a, b, n_resamples, seed)` -> `paired(a, b, n_resamples)`: every seed gives seed 0's.
+    a, b = [1.0, 0.0, 1.0, 1.0, 0.0] * 4, [0.0, 0.0, 1.0, 0.0, 1.0] * 4
+    p = paired(a, b, 500, 7)
+    assert paired_difference_ci(a, b, 500, 7) == (p.diff, p.ci_low, p.ci_high)
+    assert paired_difference_ci(a, b, 500, 7) != paired_difference_ci(a, b, 500, 0)

@@ -15,6 +15,8 @@ from shouldtune.core.stats import bootstrap_ci
 from shouldtune.core.types import Quality, StrategyResult, Traits
 from shouldtune.core.verdict import decide
 
+pytestmark = pytest.mark.decision
+
 N = 30
 
 

@@ -10,8 +10,10 @@ included. Costs come from measured seconds at a price per hour, as in a real run
 from __future__ import annotations
 
 import dataclasses
+import os
 import random
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -21,10 +23,19 @@ from shouldtune.core.stats import bootstrap_ci
 from shouldtune.core.types import Quality, StrategyResult, Traits
 from shouldtune.core.verdict import decide
 
+pytestmark = pytest.mark.decision
+
 N_ROWS = 24
 RESAMPLES = 300  # enough for stable intervals, fast enough for many examples
+# Random tables per property. The decision tier must run in a minute, so the suite tries 25;
+# `make mutate` re-runs these for every mutant that survives the other tests and tries 5;
+# SHOULDTUNE_PROPERTY_EXAMPLES=2000 searches longer. derandomize: the same tables every run.
+EXAMPLES = int(os.environ.get("SHOULDTUNE_PROPERTY_EXAMPLES", "25"))
 SETTINGS = settings(
-    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow], derandomize=True
+    max_examples=EXAMPLES,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+    derandomize=True,
 )
 
 

@@ -24,7 +24,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from .needs import Needs
-from .stats import BOOTSTRAP_SAMPLES, Paired, paired
+from .stats import BOOTSTRAP_SAMPLES, Paired, level_label, paired
 
 # A lookup baseline (it returns a training answer) is ruled out when it scores at most this on
 # the clean test rows whose answer never appears in train: its score then only measures how
@@ -117,15 +117,15 @@ def quality_reasons(o: Option, needs: Needs) -> list[str]:
     if needs.min_quality is not None:
         if o.ci_high < needs.min_quality:
             why.append(
-                f"even the top of its 95% CI ({o.ci_high:.3f}) is below your floor"
+                f"even the top of its {level_label()} CI ({o.ci_high:.3f}) is below your floor"
                 f" of {needs.min_quality:.3f} (min_quality)"
             )
     elif o.score <= 0:
         why.append("not usable: it got no test example right")
     elif o.ci_low <= 0:
         why.append(
-            f"not usable: its 95% CI ({o.ci_low:.3f}-{o.ci_high:.3f}) reaches 0, so it cannot"
-            " be told from getting nothing right"
+            f"not usable: its {level_label()} CI ({o.ci_low:.3f}-{o.ci_high:.3f}) reaches 0, so it"
+            " cannot be told from getting nothing right"
         )
     if o.lookup_unseen is not None and o.lookup_unseen <= LOOKUP_UNSEEN_MAX:
         why.append(

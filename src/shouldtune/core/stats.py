@@ -17,6 +17,11 @@ CONFIDENCE = 0.95  # every interval shouldtune reports; the report prints it fro
 BOOTSTRAP_SAMPLES = 2000
 
 
+def level_label() -> str:
+    """CONFIDENCE as every reader sees it ("95%"), read when called rather than copied."""
+    return f"{CONFIDENCE:.0%}"
+
+
 def _resample_means(values: np.ndarray, n_resamples: int, seed: int) -> np.ndarray:
     rng = np.random.default_rng(seed)
     idx = rng.integers(0, len(values), size=(n_resamples, len(values)))
@@ -61,7 +66,7 @@ class Paired:
         return self.significantly_above or self.significantly_below
 
     def sentence(self) -> str:
-        level = f"{CONFIDENCE:.0%}"
+        level = level_label()
         return (
             f"paired difference {self.diff:+.3f}, {level} CI {self.ci_low:+.3f} to"
             f" {self.ci_high:+.3f}"

@@ -18,6 +18,7 @@ matplotlib.use("Agg")  # before pyplot is ever imported anywhere: no GUI backend
 from matplotlib.axes import Axes  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
+from ..core.stats import level_label  # noqa: E402
 from .numbers import finite  # noqa: E402
 
 RECOMMENDED = "#1a7f37"
@@ -114,7 +115,7 @@ def cost_axis(strategies: list[dict]) -> tuple[str, Callable[[dict], float | Non
 
 
 def scatter_plot(strategies: list[dict], recommended: str | None, metric: str) -> Plot | None:
-    """Quality vs cost: up-and-left is better. Error bars are the 95% CIs."""
+    """Quality vs cost: up-and-left is better. Error bars are the CIs (core.stats.CONFIDENCE)."""
     label, cost = cost_axis(strategies)
     points = [(s, cost(s), _quality(s)) for s in strategies]
     points = [(str(s.get("name", "?")), x, q) for s, x, q in points if x is not None and q]
@@ -141,7 +142,7 @@ def scatter_plot(strategies: list[dict], recommended: str | None, metric: str) -
     if min(xs) > 0 and max(xs) / min(xs) > 20:
         ax.set_xscale("log")
     ax.set_xlabel(f"{label}  (left is cheaper)")
-    ax.set_ylabel(f"{metric or 'score'} (95% CI)")
+    ax.set_ylabel(f"{metric or 'score'} ({level_label()} CI)")
     ax.set_ylim(_y_limits([q for _, _, q in points]))
     caption = f"Quality against {label}; the recommended strategy is green."
     return Plot("plot-scatter", "Quality vs cost", caption, to_svg(fig, "plot-scatter"))
@@ -168,12 +169,12 @@ def quality_bars(strategies: list[dict], recommended: str | None, metric: str) -
     colors = [RECOMMENDED if n == recommended else OTHER for n, _ in rows]
     ax.barh(ys, scores, xerr=err, color=colors, alpha=0.85, capsize=4, height=0.6)
     ax.set_yticks(ys, [n for n, _ in rows])
-    ax.set_xlabel(f"{metric or 'score'} (bars: mean, whiskers: 95% CI)")
+    ax.set_xlabel(f"{metric or 'score'} (bars: mean, whiskers: {level_label()} CI)")
     lo, hi = _y_limits([q for _, q in rows])
     ax.set_xlim(min(0.0, lo), hi + (hi - min(0.0, lo)) * 0.1)  # room for the value labels
     for y, (_, (score, _lo, hi)) in zip(ys, rows, strict=True):
         ax.text(hi, y, f"  {score:.3f}", va="center", fontsize=8, color="#1f2328")
-    caption = "Mean per-example score with its 95% bootstrap confidence interval."
+    caption = f"Mean per-example score with its {level_label()} bootstrap confidence interval."
     return Plot("plot-quality", "Quality", caption, to_svg(fig, "plot-quality"))
 
 
@@ -217,7 +218,7 @@ def learning_curve_plot(strategies: list[dict]) -> Plot | None:
         ax.plot(xs, ys, marker="o", label=name)
         ax.fill_between(xs, [p[2] for p in pts], [p[3] for p in pts], alpha=0.15)
     ax.set_xlabel("training examples used")
-    ax.set_ylabel("test score (band: 95% CI)")
+    ax.set_ylabel(f"test score (band: {level_label()} CI)")
     ax.legend(frameon=False)
     caption = "Score against training-set size: a curve still rising means more data would help."
     return Plot(
@@ -334,7 +335,9 @@ def probe_rows(strategies: list[dict]) -> list[ProbeBar]:
                 label += " (no room: see table)"
             lo, hi = finite(value.get("ci_low")), finite(value.get("ci_high"))
             if lo is not None and hi is not None:
-                label += f"\nchange {after - before:+.2f} (95% CI {lo:+.2f} to {hi:+.2f})"
+                label += (
+                    f"\nchange {after - before:+.2f} ({level_label()} CI {lo:+.2f} to {hi:+.2f})"
+                )
             rows.append(ProbeBar(name, key, label, before, after, finite(value.get("chance"))))
     return rows
 

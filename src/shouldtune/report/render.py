@@ -20,6 +20,7 @@ from jinja2 import Environment, FileSystemLoader
 from markupsafe import Markup
 
 from ..core.fileio import atomic_write_text
+from ..core.stats import level_label
 from ..core.verdict import headline_of
 from .browse import Browser, build_browser, disagreements, is_correct, truncate
 from .decision import decision_sections
@@ -66,8 +67,8 @@ def verdict_why(results: dict) -> str:
         train = s.get("train_seconds")
         cost = f"{num(train, '.0f')} s of training" if train else "no training"
         parts.append(
-            f"{label}{name} scores {_score(q.get('score'))} {q.get('metric', '')} (95% CI "
-            f"{_score(q.get('ci_low'))}–{_score(q.get('ci_high'))}) at "
+            f"{label}{name} scores {_score(q.get('score'))} {q.get('metric', '')}"
+            f" ({level_label()} CI {_score(q.get('ci_low'))}–{_score(q.get('ci_high'))}) at "
             f"{num(lat.get('p50'), '.0f')} ms per request with {cost}"
         )
     return ("; ".join(parts) + ".") if parts else ""
@@ -153,6 +154,7 @@ def build_context(
     metric = task.get("metric") or next((s["metric"] for s in strategies if s["metric"]), "")
     return {
         "title": f"shouldtune report: {task.get('name', 'unnamed task')}",
+        "level": level_label(),  # every interval's confidence level: core.stats.CONFIDENCE
         "task": task,
         "metric": metric,
         "model_name": str(model.get("name", "")),
