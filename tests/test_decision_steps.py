@@ -12,11 +12,9 @@ from shouldtune.core.decision import (
     decide_steps,
     hard_reasons,
     latency_flip,
-    pairs_for,
     volume_segments,
 )
 from shouldtune.core.needs import Needs
-from shouldtune.core.stats import BOOTSTRAP_SAMPLES, paired
 
 pytestmark = pytest.mark.decision
 
@@ -128,10 +126,3 @@ def test_a_latency_flip_to_nothing_usable_names_no_strategy():
     only = [opt("a", p95_ms=100.0)]
     pairs = same_pairs("a")
     assert latency_flip(only, Needs(), pairs, "a") == (100.0, "")
-
-
-def test_pairs_for_defaults_to_the_runs_resamples_and_seed_zero():
-    a, b = [1.0, 0.0, 1.0, 1.0] * 5, [0.0, 0.0, 1.0, 1.0] * 5
-    pairs = pairs_for({"a": a, "b": b})
-    assert (pairs.n_resamples, pairs.seed) == (BOOTSTRAP_SAMPLES, 0)
-    assert pairs.diff("a", "b") == paired(a, b, BOOTSTRAP_SAMPLES, 0)

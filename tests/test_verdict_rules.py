@@ -177,6 +177,9 @@ def test_older_results_get_the_headline_they_were_shown_with():
     tuned = [{"name": "lora", "kind": "fine-tuning"}, {"name": "full", "kind": "fine-tuning"}]
     no = {"fine_tune": False, "recommended": "lora"}
     assert headline_of({"verdict": {"headline": "Use x"}}) == "Use x"
+    # A damaged results.json (any JSON where the verdict goes) still gets a headline.
+    for damaged in (3, None, [], "yes"):
+        assert headline_of(old(damaged, tuned)) == "No verdict: no strategy produced results"
     assert headline_of(old(no, tuned)) == (
         "No verdict on fine-tuning: only fine-tunes were run — the best is lora (older results)"
     )

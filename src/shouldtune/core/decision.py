@@ -24,7 +24,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from .needs import Needs
-from .stats import BOOTSTRAP_SAMPLES, Paired, level_label, paired
+from .stats import Paired, level_label, paired
 
 # A lookup baseline (it returns a training answer) is ruled out when it scores at most this on
 # the clean test rows whose answer never appears in train: its score then only measures how
@@ -78,12 +78,6 @@ class Pairs:
         if (a, b) not in self._done:
             self._done[(a, b)] = paired(self.scores[a], self.scores[b], self.n_resamples, self.seed)
         return self._done[(a, b)]
-
-
-def pairs_for(
-    scores: dict[str, Sequence[float]], n_resamples: int = BOOTSTRAP_SAMPLES, seed: int = 0
-) -> Pairs:
-    return Pairs(scores, n_resamples, seed)
 
 
 @dataclass

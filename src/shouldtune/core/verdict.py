@@ -307,7 +307,7 @@ def headline_of(results: dict) -> str:
 
 def _legacy_headline(verdict: dict | None, strategies: list | None) -> str:
     """Schema 1 had no headline: the report computed it like this."""
-    if not verdict or not verdict.get("recommended"):
+    if not isinstance(verdict, dict) or not verdict.get("recommended"):
         return "No verdict: no strategy produced results"
     name = verdict["recommended"]
     rows = [s for s in strategies or [] if isinstance(s, dict)]
