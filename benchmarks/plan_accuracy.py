@@ -81,7 +81,9 @@ class PhaseClock:
         self._close()
 
 
-def measure(task_dir: Path, only: list[str] | None, quick: bool) -> dict[str, Any]:
+def measure(
+    task_dir: Path, only: list[str] | None, quick: bool, keep: Path | None = None
+) -> dict[str, Any]:
     """Estimate, then run, one task; phases and parts estimated vs measured."""
     clock, seen = PhaseClock(), []
 
@@ -93,7 +95,7 @@ def measure(task_dir: Path, only: list[str] | None, quick: bool) -> dict[str, An
     load_before = os.getloadavg()
     with tempfile.TemporaryDirectory() as tmp:
         opts = RunOptions(
-            out_dir=Path(tmp) / "run",
+            out_dir=keep / Path(task_dir).name if keep else Path(tmp) / "run",
             only=only,
             quick=quick,
             progress=clock,
@@ -160,12 +162,13 @@ def main() -> None:
     ap.add_argument("--only", help="comma-separated strategies (default: the task's own)")
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--name", default="plan_accuracy", help="results file name")
+    ap.add_argument("--keep", type=Path, help="keep each run's folder under this folder")
     args = ap.parse_args()
     tasks = args.tasks or [ROOT / "examples" / "ticket-codes", ROOT / "examples" / "banking77"]
     only = [n for n in re.split(r"[,\s]+", args.only) if n] if args.only else None
     runs = []
     for task in tasks:
-        m = measure(task, only, args.quick)
+        m = measure(task, only, args.quick, args.keep)
         report(m)
         runs.append(m)
     path = write_json(args.name, {"machine": machine(), "quick": args.quick, "runs": runs})
