@@ -103,9 +103,7 @@ def test_run_on_bundled_model_writes_results(tmp_path: Path) -> None:
         "Indicative (--quick): Use few_shot_knn for now — undecided on fine-tuning: lora was"
         " still learning"
     )
-    assert (
-        scores["zero_shot"] == scores["lora"] == 0.0 < scores["few_shot"] < scores["few_shot_knn"]
-    )
+    assert scores["lora"] < scores["few_shot"] < scores["few_shot_knn"]
     assert verdict["reasons"][0].startswith(
         f"Best quality: few_shot_knn scored {scores['few_shot_knn']:.3f}"
     )
