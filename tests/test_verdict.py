@@ -218,6 +218,28 @@ def test_tied_quality_at_high_volume_fine_tunes_on_cost_and_not_at_low_volume():
     assert "(you: 10)" in flip["sentence"]
 
 
+LOST = {"before": 1.0, "after": 0.83, "diff": -0.17, "ci_low": -0.27, "ci_high": -0.08, "n": 60}
+FORGOT = {"probes": {"knowledge_retained": LOST}}
+
+
+def test_a_harm_keeps_a_cheaper_fine_tune_out_and_the_reasons_say_so_not_cost():
+    # Seen on order-numbers: tied, lora far cheaper at 50,000 a day, but it lost general
+    # knowledge. The verdict must not claim the prompt "costs less".
+    rs = tied_pair()
+    rs[2] = lora(HALF_PLUS, train_seconds=3600.0, eval_seconds=3.0, details=FORGOT)
+    v = decide(rs, needs=Needs(requests_per_day=50_000))
+    assert (v.fine_tune, v.recommended, v.drivers) == (False, "few_shot", ["harms"])
+    text = joined(v)
+    assert "and would otherwise be chosen" in text and "costs less" not in text
+    # Without the harm the same needs fine-tune on cost; without volume the harm is moot.
+    assert decide(tied_pair(), needs=Needs(requests_per_day=50_000)).drivers == ["cost"]
+    assert decide(rs).drivers == ["no_training"]
+    # A model that will only ever serve this task may forget: the volume decides again.
+    mine = decide(rs, needs=Needs(requests_per_day=50_000, dedicated=True))
+    assert (mine.fine_tune, mine.recommended, mine.drivers) == (True, "lora", ["cost"])
+    assert "not held against it, since a tuned model would serve only this task" in joined(mine)
+
+
 def test_alternatives_over_the_latency_budget_make_the_fine_tune_win_on_latency():
     rs = [result("few_shot", HALF, p50=300, p95=450), lora(HALF_PLUS, p50=60, p95=90)]
     v = decide(rs, needs=Needs(latency_p95_ms=300))

@@ -55,12 +55,21 @@ SelfHostedOption = Annotated[
     bool | None,
     typer.Option("--self-hosted/--hosted-ok", show_default=False, help="Nothing may leave"),
 ]
+DedicatedOption = Annotated[
+    bool | None,
+    typer.Option(
+        "--dedicated/--general",
+        show_default=False,
+        help="A tuned model would serve only this task (forgetting is no harm)",
+    ),
+]
 NEEDS = (
     "requests_per_day",
     "horizon_days",
     "latency_p95_ms",
     "self_hosted",
     "changes_per_year",
+    "dedicated",
     "min_quality",
     "quality_margin",
 )
@@ -183,6 +192,7 @@ def run(
     latency_p95_ms: NeedsOption = None,
     self_hosted: SelfHostedOption = None,
     changes_per_year: NeedsOption = None,
+    dedicated: DedicatedOption = None,
     min_quality: NeedsOption = None,
     quality_margin: NeedsOption = None,
 ) -> None:
@@ -225,6 +235,7 @@ def rescore(
     latency_p95_ms: NeedsOption = None,
     self_hosted: SelfHostedOption = None,
     changes_per_year: NeedsOption = None,
+    dedicated: DedicatedOption = None,
     min_quality: NeedsOption = None,
     quality_margin: NeedsOption = None,
 ) -> None:

@@ -69,6 +69,9 @@ class NeedsConfig(Strict):
     changes_per_year: float = Field(
         0.0, ge=0, le=100_000, description="each change retrains every fine-tune once"
     )
+    dedicated: bool = Field(
+        False, description="a tuned model would serve only this task: forgetting is no harm"
+    )
     min_quality: float | None = Field(None, ge=0, le=1, description="floor on the metric")
     quality_margin: float = Field(
         0.0, ge=0, lt=1, description="quality you would trade for cost or speed"

@@ -20,7 +20,7 @@ broken by name last: the order in which strategies ran never matters.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 from .needs import Needs
@@ -166,6 +166,11 @@ def decide_steps(options: Sequence[Option], needs: Needs, pairs: Pairs) -> Decis
         d.chosen = min(pool, key=no_volume_key).name
         d.order = "no training first, then cheaper training, then lower latency"
     return d
+
+
+def without_harms(options: Iterable[Option]) -> list[Option]:
+    """The same options as if no probe had found a harm: what step 4 changed."""
+    return [replace(o, harms=()) for o in options]
 
 
 def by_name(options: Iterable[Option]) -> dict[str, Option]:

@@ -25,6 +25,7 @@ class Needs:
     latency_p95_ms: float | None = None
     self_hosted: bool = False
     changes_per_year: float = 0.0
+    dedicated: bool = False  # a tuned model serves only this task: forgetting is no harm
     min_quality: float | None = None
     quality_margin: float = 0.0
 
@@ -69,6 +70,7 @@ FLAGS = {
     "latency_p95_ms": "--latency-p95-ms",
     "self_hosted": "--self-hosted",
     "changes_per_year": "--changes-per-year",
+    "dedicated": "--dedicated",
     "min_quality": "--min-quality",
     "quality_margin": "--quality-margin",
 }

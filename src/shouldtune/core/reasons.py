@@ -15,6 +15,7 @@ from .decision import (
     latency_flip,
     quality_reasons,
     volume_segments,
+    without_harms,
 )
 from .stats import CONFIDENCE
 from .types import Verdict
@@ -280,6 +281,14 @@ def _against_lines(c: _Case, v: Verdict, tuned: Option, rival: Option) -> list[s
             f"Do not fine-tune: {tuned.name} is as good as {chosen.name} here, and"
             f" {chosen.name} costs less ({_cost_parts(c, chosen)}; {_cost_parts(c, tuned)})."
         )
+    if "harms" in v.drivers:
+        lines.append(
+            f"Do not fine-tune: {tuned.name} is as good as {chosen.name} here and would otherwise"
+            f" be chosen ({_cost_parts(c, tuned)}; {_cost_parts(c, chosen)}), but the probes"
+            f" found a harm after fine-tuning that {chosen.name} does not have (below): weigh"
+            " it, and if the tuned model would only ever serve this task, a forgetting harm"
+            " may not matter to you."
+        )
     if "needs" in v.drivers:
         lines.append("Do not fine-tune: every fine-tune breaks one of your needs (see above).")
     return lines
@@ -311,7 +320,7 @@ def _break_even(c: _Case, tuned: Option, rival: Option) -> list[str]:
         ]
     volume = c.needs.requests_per_day
     when = (
-        f", {b.days_at_volume:,.1f} days at your stated volume of {volume:,.0f} requests a day"
+        f", {b.days_at_volume:,.1f} days at your stated volume of {_per_day(volume)} requests a day"
         if b.days_at_volume is not None and volume
         else " (set needs.requests_per_day to weigh this in the verdict)"
     )
@@ -460,7 +469,13 @@ def _probe_lines(c: _Case, v: Verdict) -> list[str]:
     out = []
     only_tunes = all(o.trains for o in c.options)
     for r in c.results:
-        harms = probe_harms(r)
+        harms = probe_harms(r, c.needs.dedicated)
+        forgot = [h for h in probe_harms(r) if h not in harms]
+        if forgot:
+            out.append(
+                f"After fine-tuning, {r.name}'s {'; '.join(forgot)}: not held against it, since"
+                " a tuned model would serve only this task (needs.dedicated)."
+            )
         if harms:
             said = f"After fine-tuning, {r.name}'s {'; '.join(harms)}."
             if r.name == v.recommended:
@@ -485,10 +500,7 @@ def _probe_lines(c: _Case, v: Verdict) -> list[str]:
 
 def _chosen_without_harms(c: _Case) -> str | None:
     """What the procedure would choose if no probe had found a harm."""
-    from dataclasses import replace
-
-    clean = [replace(o, harms=()) for o in c.options]
-    return decide_steps(clean, c.needs, c.pairs).chosen
+    return decide_steps(without_harms(c.options), c.needs, c.pairs).chosen
 
 
 def _evidence_lines(c: _Case) -> list[str]:

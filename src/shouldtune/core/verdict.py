@@ -20,6 +20,7 @@ from .decision import (
     by_name,
     decide_steps,
     hard_reasons,
+    without_harms,
 )
 from .evidence import Evidence, still_learning
 from .needs import Needs
@@ -72,9 +73,19 @@ def _probe_changes(result: StrategyResult, table: dict) -> list[str]:
     return found
 
 
-def probe_harms(result: StrategyResult) -> list[str]:
-    """What got significantly worse after this fine-tune, as phrases."""
-    return _probe_changes(result, PROBE_HARMS) if result.trains else []
+# What a dedicated model (needs.dedicated: it serves only this task) may lose without harm.
+DEDICATED_OK = ("knowledge_retained",)
+
+
+def probe_harms(result: StrategyResult, dedicated: bool = False) -> list[str]:
+    """What got significantly worse after this fine-tune, as phrases. Forgetting general
+    knowledge is no harm to a model that will only ever serve this task."""
+    if not result.trains:
+        return []
+    table = PROBE_HARMS
+    if dedicated:
+        table = {k: v for k, v in PROBE_HARMS.items() if k not in DEDICATED_OK}
+    return _probe_changes(result, table)
 
 
 def format_takeover(result: StrategyResult) -> list[str]:
@@ -84,7 +95,7 @@ def format_takeover(result: StrategyResult) -> list[str]:
 # --- inputs of the procedure -------------------------------------------------------------
 
 
-def option_for(r: StrategyResult, costs: CostReport) -> Option:
+def option_for(r: StrategyResult, costs: CostReport, needs: Needs | None = None) -> Option:
     c = costs.per_strategy.get(r.name)
     unseen = r.details.get("unseen_answer_rows") if isinstance(r.details, dict) else None
     lookup = r.details.get("mode") == "nearest" and not r.uses_llm and isinstance(unseen, dict)
@@ -101,7 +112,7 @@ def option_for(r: StrategyResult, costs: CostReport) -> Option:
         trains=r.trains,
         uses_llm=r.uses_llm,
         hosted=r.hosted,
-        harms=tuple(probe_harms(r)),
+        harms=tuple(probe_harms(r, dedicated=bool(needs and needs.dedicated))),
         lookup_unseen=float(unseen["score"]) if lookup and unseen else None,
         still_learning=r.trains and still_learning(r.details.get("training")),
     )
@@ -177,7 +188,7 @@ def decide(
     if costs is None:
         n = len(results[0].scores)
         costs = cost_report(results, n, None, Prices(requests_per_day=needs.requests_per_day))
-    options = [option_for(r, costs) for r in results]
+    options = [option_for(r, costs, needs) for r in results]
     pairs = Pairs({r.name: r.scores for r in results}, n_resamples, seed)
     decision = decide_steps(options, needs, pairs)
     return _verdict(_Case(list(results), options, needs, pairs, costs, evidence, decision))
@@ -277,7 +288,10 @@ def _drivers_against(c: _Case) -> list[str]:
             c, decide_steps(c.options, c.needs.relaxed(changes_per_year=0.0), c.pairs)
         ):
             why.append("changes")
-        why.append("cost" if c.needs.requests is not None else "no_training")
+        if _trains(c, decide_steps(without_harms(c.options), c.needs, c.pairs)):
+            why.append("harms")  # as good and cheaper at your needs, but it was harmed
+        else:
+            why.append("cost" if c.needs.requests is not None else "no_training")
     elif any(hard_reasons(o, c.needs) for o in tuned) and all(
         hard_reasons(o, c.needs) for o in tuned
     ):

@@ -20,6 +20,7 @@ NEED_LABELS = {
     "latency_p95_ms": "latency budget (p95 ms)",
     "self_hosted": "self-hosted only",
     "changes_per_year": "changes a year",
+    "dedicated": "dedicated to this task",
     "min_quality": "quality floor",
     "quality_margin": "quality margin",
 }
