@@ -128,3 +128,27 @@ def test_curve_statement_wording():
     maybe_pts = [{"score": 0.5, "n_train": 10}, {"score": 0.6, "n_train": 20}]
     maybe = curve_statement(maybe_pts, [[0, 1] * 5, [1, 0, 1, 0, 1, 0, 1, 0, 1, 1]])
     assert maybe.startswith("Probably still rising")
+
+
+def test_curve_statement_follows_the_scored_points():
+    """score_details scores each point's cached answers with the task metric: the statement
+    reads the scores, so answers that got right with more data say "rising", none say "flat"."""
+    from shouldtune.finetune.strategy import FineTuneStrategy
+
+    details = {
+        "train_examples": 20,
+        "learning_curve": [
+            {"fraction": 0.25, "n_train": 5, "predictions": ["x"] * 10},
+            {"fraction": 0.5, "n_train": 10, "predictions": ["x"] * 10},
+        ],
+    }
+
+    def score(texts):
+        return [float(t == "y") for t in texts]
+
+    rising = FineTuneStrategy.score_details(details, score, [1.0] * 10, n_resamples=200)
+    assert [p["score"] for p in rising["learning_curve"]] == [0.0, 0.0, 1.0]
+    assert [p["n_train"] for p in rising["learning_curve"]] == [5, 10, 20]
+    assert rising["learning_curve_statement"].startswith("Still rising")
+    flat = FineTuneStrategy.score_details(details, score, [0.0] * 10, n_resamples=200)
+    assert flat["learning_curve_statement"].startswith("Flat")
