@@ -46,13 +46,11 @@ def tiny_tokenizer():
     return AutoTokenizer.from_pretrained(TINY_TOKENIZER_DIR)
 
 
-@pytest.fixture(scope="session")
-def tiny_model_dir(tiny_tokenizer, tmp_path_factory) -> Path:
-    """A folder with a 2-layer random Llama (safetensors) and the tiny tokenizer."""
+def _random_llama_dir(tok, folder: Path, tied: bool, seed: int) -> Path:
+    """A 2-layer random Llama (safetensors) and the tiny tokenizer, saved in `folder`."""
     import torch
     from transformers import LlamaConfig, LlamaForCausalLM
 
-    tok = tiny_tokenizer
     config = LlamaConfig(
         hidden_size=64,
         intermediate_size=128,
@@ -61,7 +59,7 @@ def tiny_model_dir(tiny_tokenizer, tmp_path_factory) -> Path:
         num_key_value_heads=2,
         vocab_size=len(tok),
         max_position_embeddings=512,
-        tie_word_embeddings=True,
+        tie_word_embeddings=tied,
         # Wider than the 0.02 default so greedy decoding emits varied, non-empty text
         # (at 0.02 the random model just repeats the last token, "\n").
         initializer_range=0.2,
@@ -69,12 +67,16 @@ def tiny_model_dir(tiny_tokenizer, tmp_path_factory) -> Path:
         eos_token_id=tok.eos_token_id,
         pad_token_id=tok.pad_token_id,
     )
-    torch.manual_seed(0)
-    model = LlamaForCausalLM(config)
-    folder = tmp_path_factory.mktemp("tiny_model")
-    model.save_pretrained(folder)  # transformers v5 always writes model.safetensors
+    torch.manual_seed(seed)
+    LlamaForCausalLM(config).save_pretrained(folder)  # transformers v5 writes safetensors
     tok.save_pretrained(folder)
     return folder
+
+
+@pytest.fixture(scope="session")
+def tiny_model_dir(tiny_tokenizer, tmp_path_factory) -> Path:
+    """A folder with a 2-layer random Llama (safetensors) and the tiny tokenizer."""
+    return _random_llama_dir(tiny_tokenizer, tmp_path_factory.mktemp("tiny_model"), True, 0)
 
 
 @pytest.fixture(scope="session")
@@ -189,30 +191,7 @@ def notemplate_lm(notemplate_model_dir):
 @pytest.fixture(scope="session")
 def untied_model_dir(tiny_tokenizer, tmp_path_factory) -> Path:
     """A 2-layer random Llama whose output head is its own matrix (untied embeddings)."""
-    import torch
-    from transformers import LlamaConfig, LlamaForCausalLM
-
-    tok = tiny_tokenizer
-    config = LlamaConfig(
-        hidden_size=64,
-        intermediate_size=128,
-        num_hidden_layers=2,
-        num_attention_heads=4,
-        num_key_value_heads=2,
-        vocab_size=len(tok),
-        max_position_embeddings=512,
-        tie_word_embeddings=False,
-        initializer_range=0.2,
-        bos_token_id=tok.bos_token_id,
-        eos_token_id=tok.eos_token_id,
-        pad_token_id=tok.pad_token_id,
-    )
-    torch.manual_seed(1)
-    model = LlamaForCausalLM(config)
-    folder = tmp_path_factory.mktemp("untied_model")
-    model.save_pretrained(folder)
-    tok.save_pretrained(folder)
-    return folder
+    return _random_llama_dir(tiny_tokenizer, tmp_path_factory.mktemp("untied_model"), False, 1)
 
 
 @pytest.fixture(autouse=True, scope="session")
