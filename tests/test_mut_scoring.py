@@ -224,3 +224,31 @@ def test_exact_match_run_is_unchanged_by_the_metric_name():
     result, _ = score_run(_run(), _test(), Metric("exact_match", exact_match), SPLIT, 20, 0)
     assert result.quality.metric == "exact_match" and result.subsets["seen"].metric == "exact_match"
     assert result.quality.score == 0.25  # only "the blue sky" (articles dropped) matches
+
+
+def test_the_seen_subset_is_resampled_with_the_seed():
+    split = Split(6, frozenset({1, 2, 3, 4, 5}))
+    seen_scores = [0.5, 1.0, 2 / 3, 0.5, 0.8]
+    for seed in (1, 2):
+        result, _ = score_run(_run(), _test(), F1, split, 20, seed)
+        assert result.subsets["seen"] == quality("token_f1", seen_scores, 20, seed)
+    assert quality("token_f1", seen_scores, 20, 1) != quality("token_f1", seen_scores, 20, 2)
+
+
+def test_the_result_keeps_the_run_traits_not_the_kind_default():
+    # A hosted retrieval strategy: its own traits, not what "retrieval" implies.
+    hosted = Traits(trains=False, uses_llm=True, hosted=True)
+    assert hosted != Traits.from_kind("retrieval")
+    run = _run()
+    run.traits = hosted
+    result, _ = score_run(run, _test(), F1, SPLIT, 20, 0)
+    assert result.traits == hosted
+
+
+def test_a_metric_that_returns_extra_scores_is_refused_not_truncated():
+    class Extra(Metric):
+        def score_rows(self, predicted, expected, sources):
+            return [*super().score_rows(predicted, expected, sources), 1.0]
+
+    with pytest.raises(ValueError, match="zip"):
+        score_run(_run(), _test(), Extra("token_f1", token_f1), SPLIT, 20, 0)
