@@ -90,9 +90,11 @@ def test_a_fine_tune_that_only_ties_the_non_llm_baseline_is_not_recommended():
     assert v.steps["leader"] == "baseline" and v.steps["versus"] == "baseline"
     assert sorted(v.not_worse_than_best) == ["baseline", "lora"]
     assert line(v, "Do not fine-tune: lora is as good as baseline here") == (
-        "Do not fine-tune: lora is as good as baseline here, and baseline costs less"
+        "Do not fine-tune: lora is as good as baseline here, and baseline needs no training"
         " (baseline: no training, 0.0278 USD per 1,000 requests, 2 ms p50;"
-        " lora: 360 s of training (0.100 USD), 0.0278 USD per 1,000 requests, 100 ms p50)."
+        " lora: 360 s of training (0.100 USD), 0.0278 USD per 1,000 requests, 100 ms p50);"
+        " with no volume stated, needing no training comes first (set needs.requests_per_day"
+        " to weigh the total costs)."
     )
 
 
@@ -430,7 +432,7 @@ def test_the_choice_line_names_the_leader_and_the_cost_that_decided():
     assert v.recommended == "zero_shot"
     assert line(v, "Recommended zero_shot") == (
         "Recommended zero_shot: 0.633 is not significantly below the leader few_shot (0.667;"
-        " paired difference leader minus it +0.033, 95% CI +0.000 to +0.100). It is cheaper to"
+        " paired difference leader minus it +0.033, 95% CI +0.000 to +0.100). It is faster and cheaper to"
         " run: zero_shot: no training, 0.0278 USD per 1,000 requests, 100 ms p50; few_shot: no"
         " training, 0.278 USD per 1,000 requests, 300 ms p50."
     )

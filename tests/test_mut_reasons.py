@@ -109,8 +109,7 @@ PROBES = {"probes": {"knowledge_retained": LOST, "fabrication_rate": FAB, "open_
 
 def test_a_harm_keeps_a_tied_cheaper_fine_tune_out_and_says_why():
     """lora ties few_shot and is far cheaper at 100 a day, but fabricates more and lost general
-    knowledge. (reasons[2], the choice line, is not pinned: it calls few_shot cheaper, 36,500
-    against 3,660 USD, which is false: reported to the lead.)
+    knowledge. (reasons[2], the choice line, is pinned in tests/test_verdict_wording.py.)
     """
     v = verdict(tied(details=PROBES), needs=Needs(requests_per_day=100))
     assert v.headline == "Verdict: don't fine-tune — use few_shot"
@@ -166,8 +165,7 @@ def test_a_harm_keeps_a_tied_cheaper_fine_tune_out_and_says_why():
 
 def test_a_harm_without_volume_is_moot():
     """Without a volume few_shot is chosen for needing no training: the harm is stated, not
-    blamed. (reasons[3] is not pinned: it says few_shot 'costs less', false at 10x the price a
-    request: reported.)
+    blamed. (reasons[3] is pinned in tests/test_verdict_wording.py.)
     """
     v = verdict(tied(details=PROBES))
     assert v.drivers == [
@@ -572,7 +570,7 @@ def test_fine_tune_significantly_worse_is_not_fine_tuned_for_quality():
 
 def test_tie_without_volume_needs_no_training_and_the_volume_flip_has_no_you():
     """No stated volume: the volume flip says where the cut is, without '(you: ...)'. (reasons[3]
-    is not pinned: it says few_shot 'costs less', false at 10x the price a request: reported.)
+    is pinned in tests/test_verdict_wording.py.)
     """
     v = verdict(tied())
     assert v.headline == "Verdict: don't fine-tune — use few_shot"
@@ -657,8 +655,8 @@ def test_frequent_changes_tip_a_tie_to_the_prompt():
             " only change a prompt or an index."
         ),
         (
-            "Do not fine-tune: lora is as good as few_shot here, and few_shot costs less"
-            " (few_shot: no training, 1000.00 USD per 1,000 requests, 300 ms p50; lora: 10 s"
+            "Do not fine-tune: lora is as good as few_shot here, and at your volume few_shot"
+            " costs less in all (few_shot: no training, 1000.00 USD per 1,000 requests, 300 ms p50; lora: 10 s"
             " of training (10.00 USD), 100.00 USD per 1,000 requests, 100 ms p50)."
         ),
         (
@@ -956,7 +954,7 @@ def test_no_llm_needed_compares_with_the_best_llm_strategy():
         (
             "Recommended baseline: 0.667 is not significantly below the leader few_shot"
             " (0.700; paired difference leader minus it +0.033, 95% CI +0.000 to +0.100). It"
-            " is cheaper to run: baseline: no training, 10.00 USD per 1,000 requests, 2 ms"
+            " is faster and cheaper to run: baseline: no training, 10.00 USD per 1,000 requests, 2 ms"
             " p50; few_shot: no training, 100.00 USD per 1,000 requests, 50 ms p50."
         ),
         (
@@ -999,8 +997,8 @@ def test_still_learning_fine_tunes_keep_it_undecided_and_say_what_to_do():
         ]
     )
     assert v.headline == (
-        "Indicative (--quick): Use few_shot_knn for now — undecided on fine-tuning: full,"
-        " lora was still learning"
+        "Indicative (--quick): Use few_shot_knn for now — undecided on fine-tuning: full and"
+        " lora were still learning"
     )
     assert v.reasons == [
         (

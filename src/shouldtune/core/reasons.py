@@ -72,9 +72,11 @@ def headline(c: _Case, v: Verdict) -> str:
             return f"{prefix}Verdict: use {chosen.name}{no_llm} (no fine-tune was run)"
         return f"{prefix}Verdict: don't fine-tune{no_llm} — use {chosen.name}"
     if "still_learning" in v.drivers:
-        learning = ", ".join(o.name for o in c.options if o.trains and o.still_learning)
+        names = [o.name for o in c.options if o.trains and o.still_learning]
+        learning = " and ".join([", ".join(names[:-1]), names[-1]] if len(names) > 1 else names)
+        was = "were" if len(names) > 1 else "was"
         return (
-            f"{prefix}Use {chosen.name} for now — undecided on fine-tuning: {learning} was"
+            f"{prefix}Use {chosen.name} for now — undecided on fine-tuning: {learning} {was}"
             " still learning"
         )
     return (
@@ -165,18 +167,32 @@ def _choice_lines(c: _Case) -> list[str]:
 def _cost_compare(c: _Case, chosen: Option, other: Option) -> str:
     """Which cost makes `chosen` cheaper than `other`, with both numbers."""
     needs = c.needs
+    parts = f"{_cost_parts(c, chosen)}; {_cost_parts(c, other)}"
+    if other.name not in c.d.preferred and _chosen_without_harms(c) == other.name:  # step 4
+        return (
+            f"{other.name} is as good but the probes found a harm after its fine-tuning (below),"
+            f" so the choice is among the strategies without one: {parts}."
+        )
     if c.d.totals is not None:
+        mine, theirs = c.d.totals[chosen.name], c.d.totals[other.name]
+        if mine == theirs:
+            return f"It costs the same in all and is faster: {parts}."
         return (
             f"It is cheaper over {needs.horizon_days:,.0f} days at"
             f" {_per_day(needs.requests_per_day or 0)} requests a day:"
-            f" {c.money(c.d.totals[chosen.name])} in all against"
-            f" {c.money(c.d.totals[other.name])} ({_cost_parts(c, chosen)};"
-            f" {_cost_parts(c, other)})."
+            f" {c.money(mine)} in all against {c.money(theirs)} ({parts})."
         )
-    parts = f"{_cost_parts(c, chosen)}; {_cost_parts(c, other)}"
-    if chosen.trains == other.trains:
+    # without a volume the order is no_volume_key: no training, cheaper training, latency
+    if chosen.trains != other.trains:
+        return f"It needs no training: {parts}."
+    if chosen.training_cost != other.training_cost:
+        return f"Its training costs less: {parts}."
+    if chosen.p50_ms != other.p50_ms:
+        also = " and cheaper to run" if chosen.cost_per_request < other.cost_per_request else ""
+        return f"It is faster{also}: {parts}."
+    if chosen.cost_per_request != other.cost_per_request:
         return f"It is cheaper to run: {parts}."
-    return f"It needs no training: {parts}."
+    return f"It ties on every count and comes first by name: {parts}."
 
 
 def _cost_parts(c: _Case, o: Option) -> str:
@@ -239,7 +255,9 @@ def _for_lines(c: _Case, v: Verdict, tuned: Option) -> list[str]:
         "latency": "the alternatives as good as it are over your latency budget",
         "control": "the alternatives as good as it run on a hosted model, and nothing may leave"
         " this machine",
-        "only_usable": f"it is the only usable strategy, though not significantly better than {vs}",
+        "only_usable": f"it is the only usable strategy, though not significantly better than {vs}"
+        if top
+        else "it is the only strategy that meets your needs",
     }
     lines = [f"Fine-tune ({DRIVER_WORDS.get(x, x)}): {why[x]}." for x in v.drivers if x in why]
     if c.needs.changes_per_year > 0:
@@ -276,10 +294,17 @@ def _against_lines(c: _Case, v: Verdict, tuned: Option, rival: Option) -> list[s
         )
     if "changes" in v.drivers:
         lines.append(_changes_line(c, tuned))
-    if "cost" in v.drivers or "no_training" in v.drivers:
+    parts = f"{_cost_parts(c, chosen)}; {_cost_parts(c, tuned)}"
+    if "cost" in v.drivers:
+        lines.append(
+            f"Do not fine-tune: {tuned.name} is as good as {chosen.name} here, and at your"
+            f" volume {chosen.name} costs less in all ({parts})."
+        )
+    if "no_training" in v.drivers:
         lines.append(
             f"Do not fine-tune: {tuned.name} is as good as {chosen.name} here, and"
-            f" {chosen.name} costs less ({_cost_parts(c, chosen)}; {_cost_parts(c, tuned)})."
+            f" {chosen.name} needs no training ({parts}); with no volume stated, needing no"
+            " training comes first (set needs.requests_per_day to weigh the total costs)."
         )
     if "harms" in v.drivers:
         lines.append(

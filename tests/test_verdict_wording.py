@@ -1,0 +1,65 @@
+"""Four sentences of the verdict that were false, found while pinning core/reasons.py (issue 22),
+now pinned as corrected: the choice line when a harm decided, "costs less" with no volume, the
+reason a prompt wins a tie without a volume, and "the only usable strategy" with no rival.
+Builders: tests/test_mut_reasons.py (1 USD per machine-second; few_shot 0.500 at 1 USD a
+request against lora 0.533 at 0.10 USD a request, 10 USD of training).
+"""
+
+from __future__ import annotations
+
+import pytest
+from test_mut_reasons import PROBES, ones, result, tied, tune, verdict
+
+from shouldtune.core.needs import Needs
+
+pytestmark = pytest.mark.decision
+
+PARTS = (
+    "few_shot: no training, 1000.00 USD per 1,000 requests, 300 ms p50;"
+    " lora: 10 s of training (10.00 USD), 100.00 USD per 1,000 requests, 100 ms p50"
+)
+
+
+def test_a_harm_that_decided_is_named_not_a_false_cost():
+    # few_shot costs 36,500 USD over the year against lora's 3,660: the harm decided, not cost.
+    v = verdict(tied(details=PROBES), needs=Needs(requests_per_day=100))
+    assert v.reasons[2] == (
+        "Recommended few_shot: 0.500 is not significantly below the leader lora (0.533; paired"
+        " difference leader minus it +0.033, 95% CI +0.000 to +0.100). lora is as good but the"
+        " probes found a harm after its fine-tuning (below), so the choice is among the"
+        f" strategies without one: {PARTS}."
+    )
+    assert "cheaper" not in v.reasons[2]
+
+
+@pytest.mark.parametrize("details", [{}, PROBES])
+def test_without_a_volume_the_prompt_wins_for_needing_no_training_not_for_costing_less(details):
+    v = verdict(tied(details=details))
+    assert v.drivers == ["no_training"]
+    assert v.reasons[3] == (
+        "Do not fine-tune: lora is as good as few_shot here, and few_shot needs no training"
+        f" ({PARTS}); with no volume stated, needing no training comes first (set"
+        " needs.requests_per_day to weigh the total costs)."
+    )
+
+
+def test_a_choice_between_equal_prices_names_latency():
+    rs = [
+        result("baseline", ones(20), kind="baseline", p50=2),
+        result("few_shot", ones(21), p50=50),
+    ]
+    v = verdict(rs)
+    assert v.recommended == "baseline"
+    assert "It is faster: baseline: no training, 100.00 USD per 1,000 requests, 2 ms p50" in (
+        v.reasons[1]
+    )
+
+
+def test_the_only_strategy_meeting_the_needs_is_not_compared_with_none():
+    rs = [result("few_shot", ones(10), p50=600, p95=900), tune("lora", ones(29), p95=100)]
+    v = verdict(rs, needs=Needs(latency_p95_ms=500))
+    assert v.drivers == ["only_usable"]
+    assert "Fine-tune (the only usable strategy): it is the only strategy that meets your needs." in (
+        v.reasons
+    )
+    assert not any("better than none" in r for r in v.reasons)
