@@ -563,7 +563,8 @@ def test_no_leakage():
 
 def test_contrastive_pairs_ranked_by_similarity_then_test_row():
     train, test = questions(10, "train.jsonl"), questions(10, "test.jsonl")
-    split = LeakSplit(contrastive={3: (3, 0.85), 7: (6, 0.912345), 5: (5, 0.85)})
+    # equal similarity: by test row, whichever training row they are near
+    split = LeakSplit(contrastive={3: (4, 0.85), 7: (6, 0.912345), 5: (2, 0.85)})
     found = overlap.check_contrastive(train, test, split)
     assert found.message == (
         f"3 test rows nearly repeat a training input ({RULE}) but expect another answer: "
@@ -571,8 +572,8 @@ def test_contrastive_pairs_ranked_by_similarity_then_test_row():
     )
     assert [(e["source"], e["near"], e["similarity"]) for e in found.examples] == [
         ("test.jsonl:8", "train.jsonl:7", 0.912),
-        ("test.jsonl:4", "train.jsonl:4", 0.85),
-        ("test.jsonl:6", "train.jsonl:6", 0.85),
+        ("test.jsonl:4", "train.jsonl:5", 0.85),
+        ("test.jsonl:6", "train.jsonl:3", 0.85),
     ]
     assert found.data == {"test": 10, "contrastive": 3}
 
