@@ -378,11 +378,11 @@ def test_differs_only_in_slots(a, b, templated):
 
 
 def test_a_long_text_with_one_number_changed_is_a_template():
-    # difflib's autojunk would treat words as common as "the" as junk past 200 words and
-    # report them as changed; every word must count
-    text = " ".join(f"the item {k} is in the box of the shop" for k in range(30))
+    # past 200 words difflib's autojunk would set aside words as common as "the" and report
+    # the repeated text after the number as changed; every word must count
+    text = "please ship the box to the shop " * 40
     assert len(text.split()) > 200
-    assert differs_only_in_slots(text + " order 12", text + " order 13")
+    assert differs_only_in_slots("Order 12 " + text, "Order 13 " + text)
 
 
 # --- leakage: which test rows a memorising model would get for free -------------------------
