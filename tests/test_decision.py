@@ -432,9 +432,9 @@ def test_the_choice_line_names_the_leader_and_the_cost_that_decided():
     assert v.recommended == "zero_shot"
     assert line(v, "Recommended zero_shot") == (
         "Recommended zero_shot: 0.633 is not significantly below the leader few_shot (0.667;"
-        " paired difference leader minus it +0.033, 95% CI +0.000 to +0.100). It is faster and cheaper to"
-        " run: zero_shot: no training, 0.0278 USD per 1,000 requests, 100 ms p50; few_shot: no"
-        " training, 0.278 USD per 1,000 requests, 300 ms p50."
+        " paired difference leader minus it +0.033, 95% CI +0.000 to +0.100). It is faster and"
+        " cheaper to run: zero_shot: no training, 0.0278 USD per 1,000 requests, 100 ms p50;"
+        " few_shot: no training, 0.278 USD per 1,000 requests, 300 ms p50."
     )
     at_volume = decide(
         [result("few_shot", ones(20), eval_seconds=30.0), result("zero_shot", ones(19))],

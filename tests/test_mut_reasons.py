@@ -656,8 +656,8 @@ def test_frequent_changes_tip_a_tie_to_the_prompt():
         ),
         (
             "Do not fine-tune: lora is as good as few_shot here, and at your volume few_shot"
-            " costs less in all (few_shot: no training, 1000.00 USD per 1,000 requests, 300 ms p50; lora: 10 s"
-            " of training (10.00 USD), 100.00 USD per 1,000 requests, 100 ms p50)."
+            " costs less in all (few_shot: no training, 1000.00 USD per 1,000 requests, 300 ms"
+            " p50; lora: 10 s of training (10.00 USD), 100.00 USD per 1,000 requests, 100 ms p50)."
         ),
         (
             "Cost: lora costs 100.00 USD per 1,000 requests against 1000.00 USD for few_shot;"
@@ -954,8 +954,8 @@ def test_no_llm_needed_compares_with_the_best_llm_strategy():
         (
             "Recommended baseline: 0.667 is not significantly below the leader few_shot"
             " (0.700; paired difference leader minus it +0.033, 95% CI +0.000 to +0.100). It"
-            " is faster and cheaper to run: baseline: no training, 10.00 USD per 1,000 requests, 2 ms"
-            " p50; few_shot: no training, 100.00 USD per 1,000 requests, 50 ms p50."
+            " is faster and cheaper to run: baseline: no training, 10.00 USD per 1,000"
+            " requests, 2 ms p50; few_shot: no training, 100.00 USD per 1,000 requests, 50 ms p50."
         ),
         (
             "You don't need an LLM for this: baseline (0.667) needs no language model, and"
