@@ -63,3 +63,26 @@ def test_the_only_strategy_meeting_the_needs_is_not_compared_with_none():
     only = "Fine-tune (the only usable strategy): it is the only strategy that meets your needs."
     assert only in v.reasons
     assert not any("better than none" in r for r in v.reasons)
+
+
+def test_three_fine_tunes_still_learning_are_listed_with_commas_and_and():
+    rs = [result("few_shot_knn", ones(12))] + [
+        tune(name, ones(2), details={"training": {"still_learning": True}})
+        for name in ("full", "layers", "lora")
+    ]
+    assert verdict(rs).headline == (
+        "Use few_shot_knn for now — undecided on fine-tuning: full, layers and lora were still"
+        " learning"
+    )
+
+
+def test_equal_speed_the_cheaper_to_run_wins_and_a_full_tie_goes_by_name():
+    cheap = result("a_prompt", ones(20), p50=50, eval_seconds=3.0)
+    dear = result("b_prompt", ones(21), p50=50, eval_seconds=30.0)
+    v = verdict([cheap, dear])
+    assert v.recommended == "a_prompt"
+    assert "It is cheaper to run: a_prompt: no training, 100.00 USD per 1,000" in v.reasons[1]
+    twin = result("b_prompt", ones(21), p50=50, eval_seconds=3.0)
+    v = verdict([cheap, twin])
+    assert v.recommended == "a_prompt"
+    assert "It ties on every count and comes first by name: a_prompt" in v.reasons[1]

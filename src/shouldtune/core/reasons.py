@@ -247,7 +247,7 @@ def _vs(c: _Case, tuned: Option, other: Option) -> str:
 def _for_lines(c: _Case, v: Verdict, tuned: Option) -> list[str]:
     meeting = [o for o in c.options if not o.trains and not hard_reasons(o, c.needs)]
     top = min(meeting, key=lambda o: (-o.score, o.name)) if meeting else None
-    vs = _vs(c, tuned, top) if top else "none"
+    vs = _vs(c, tuned, top) if top else None
     why = {
         "quality": f"it is significantly better than every alternative that meets your needs;"
         f" the strongest is {vs}",
@@ -256,7 +256,7 @@ def _for_lines(c: _Case, v: Verdict, tuned: Option) -> list[str]:
         "control": "the alternatives as good as it run on a hosted model, and nothing may leave"
         " this machine",
         "only_usable": f"it is the only usable strategy, though not significantly better than {vs}"
-        if top
+        if vs
         else "it is the only strategy that meets your needs",
     }
     lines = [f"Fine-tune ({DRIVER_WORDS.get(x, x)}): {why[x]}." for x in v.drivers if x in why]
