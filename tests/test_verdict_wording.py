@@ -86,3 +86,14 @@ def test_equal_speed_the_cheaper_to_run_wins_and_a_full_tie_goes_by_name():
     v = verdict([cheap, twin])
     assert v.recommended == "a_prompt"
     assert "It ties on every count and comes first by name: a_prompt" in v.reasons[1]
+
+
+@pytest.mark.parametrize(("p50", "how"), [(20, "is faster"), (50, "comes first by name")])
+def test_at_a_volume_equal_totals_name_what_broke_the_tie(p50, how):
+    rs = [
+        result("a_prompt", ones(20), p50=p50, eval_seconds=3.0),
+        result("b_prompt", ones(21), p50=50, eval_seconds=3.0),
+    ]
+    v = verdict(rs, needs=Needs(requests_per_day=10))
+    assert v.recommended == "a_prompt"
+    assert f"It costs the same in all and {how}: a_prompt: no training, 100.00 USD" in v.reasons[1]

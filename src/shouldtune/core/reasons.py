@@ -175,8 +175,9 @@ def _cost_compare(c: _Case, chosen: Option, other: Option) -> str:
         )
     if c.d.totals is not None:
         mine, theirs = c.d.totals[chosen.name], c.d.totals[other.name]
-        if mine == theirs:
-            return f"It costs the same in all and is faster: {parts}."
+        if mine == theirs:  # decide_steps then goes by p50, then by name
+            how = "is faster" if chosen.p50_ms != other.p50_ms else "comes first by name"
+            return f"It costs the same in all and {how}: {parts}."
         return (
             f"It is cheaper over {needs.horizon_days:,.0f} days at"
             f" {_per_day(needs.requests_per_day or 0)} requests a day:"
