@@ -451,8 +451,10 @@ def test_the_choice_line_names_the_leader_and_the_cost_that_decided():
     )
     tied = decide([result("few_shot", ones(20)), result("zero_shot", ones(19), p50=300)])
     assert line(tied, "Recommended") == (
-        "Recommended few_shot: the most accurate strategy that meets your needs, and the"
-        " cheapest of those it is not significantly better than (zero_shot)."
+        "Recommended few_shot: the most accurate strategy that meets your needs; not "
+        "significantly worse: zero_shot. It is faster: few_shot: no training, 0.0278 USD per "
+        "1,000 requests, 100 ms p50; zero_shot: no training, 0.0278 USD per 1,000 requests, 300 "
+        "ms p50."
     )
 
 

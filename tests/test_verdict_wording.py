@@ -8,7 +8,7 @@ request against lora 0.533 at 0.10 USD a request, 10 USD of training).
 from __future__ import annotations
 
 import pytest
-from test_mut_reasons import PROBES, ones, result, tied, tune, verdict
+from test_mut_reasons import HALF, PROBES, ones, result, tied, tune, verdict
 
 from shouldtune.core.needs import Needs
 
@@ -97,3 +97,19 @@ def test_at_a_volume_equal_totals_name_what_broke_the_tie(p50, how):
     v = verdict(rs, needs=Needs(requests_per_day=10))
     assert v.recommended == "a_prompt"
     assert f"It costs the same in all and {how}: a_prompt: no training, 100.00 USD" in v.reasons[1]
+
+
+def test_a_most_accurate_pick_is_not_called_the_cheapest_when_a_harm_decided():
+    # The order-numbers run at 50,000 requests a day read "the cheapest of those it is not
+    # significantly better than (lora)": lora was 5.7x cheaper a request, but harmed.
+    rs = [
+        result("few_shot", HALF, p50=300, eval_seconds=30.0),
+        tune("lora", HALF, details=PROBES, eval_seconds=3.0),
+    ]
+    v = verdict(rs, needs=Needs(requests_per_day=100))
+    assert v.drivers == ["harms"]
+    assert v.reasons[1] == (
+        "Recommended few_shot: the most accurate strategy that meets your needs; not"
+        " significantly worse: lora. lora is as good but the probes found a harm after its"
+        f" fine-tuning (below), so the choice is among the strategies without one: {PARTS}."
+    )

@@ -13,6 +13,7 @@ from .decision import (
     decide_steps,
     hard_reasons,
     latency_flip,
+    no_volume_key,
     quality_reasons,
     volume_segments,
     without_harms,
@@ -141,12 +142,13 @@ def _choice_lines(c: _Case) -> list[str]:
     if chosen is leader:
         others = [n for n in d.acceptable if n != chosen.name]
         line = f"Recommended {chosen.name}: the most accurate strategy that meets your needs"
-        if others:
-            line += (
-                ", and the cheapest of those it is not significantly better than"
-                f" ({', '.join(others)})"
-            )
-        return [line + "."]
+        if not others:
+            return [line + "."]
+        rival = _runner_up(c, [named[n] for n in others])
+        return [
+            f"{line}; not significantly worse: {', '.join(others)}. "
+            + _cost_compare(c, chosen, rival)
+        ]
     p = c.pairs.diff(leader.name, chosen.name)
     if p.significantly_above:
         standing = (
@@ -162,6 +164,18 @@ def _choice_lines(c: _Case) -> list[str]:
         f"Recommended {chosen.name}: {chosen.score:.3f} {standing}. "
         + _cost_compare(c, chosen, leader)
     ]
+
+
+def _runner_up(c: _Case, pool: list[Option]) -> Option:
+    """Of the options as good as the chosen one, the one it was preferred over: the one a harm
+    kept out, else the next by the same order the choice used."""
+    harmed = _chosen_without_harms(c)
+    for o in pool:
+        if o.name == harmed:
+            return o
+    if c.d.totals is not None:
+        return min(pool, key=lambda o: (c.d.totals[o.name], o.p50_ms, o.name))
+    return min(pool, key=no_volume_key)
 
 
 def _cost_compare(c: _Case, chosen: Option, other: Option) -> str:
