@@ -113,3 +113,17 @@ def test_a_most_accurate_pick_is_not_called_the_cheapest_when_a_harm_decided():
         " significantly worse: lora. lora is as good but the probes found a harm after its"
         f" fine-tuning (below), so the choice is among the strategies without one: {PARTS}."
     )
+
+
+def test_of_several_equals_the_one_a_harm_kept_out_is_named():
+    rs = [
+        result("a_rag", HALF, p50=300, eval_seconds=60.0),
+        result("few_shot", HALF, p50=300, eval_seconds=30.0),
+        tune("tuned", HALF, details=PROBES, eval_seconds=3.0),
+    ]
+    v = verdict(rs, needs=Needs(requests_per_day=100))
+    assert v.recommended == "few_shot"
+    assert v.reasons[1].startswith(
+        "Recommended few_shot: the most accurate strategy that meets your needs; not"
+        " significantly worse: a_rag, tuned. tuned is as good but the probes found a harm"
+    )

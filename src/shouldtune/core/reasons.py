@@ -167,12 +167,8 @@ def _choice_lines(c: _Case) -> list[str]:
 
 
 def _runner_up(c: _Case, pool: list[Option]) -> Option:
-    """Of the options as good as the chosen one, the one it was preferred over: the one a harm
-    kept out, else the next by the same order the choice used."""
-    harmed = _chosen_without_harms(c)
-    for o in pool:
-        if o.name == harmed:
-            return o
+    """Of the options as good as the chosen one, the next by the order the choice used (the
+    one a harm kept out is first by that order, so it is the one named)."""
     if c.d.totals is not None:
         return min(pool, key=lambda o: (c.d.totals[o.name], o.p50_ms, o.name))
     return min(pool, key=no_volume_key)
