@@ -1,8 +1,10 @@
 """Wall time of `shouldtune demo` by stage.
 
-Runs what `shouldtune demo` runs (run_task on examples/ticket-codes, every strategy) with a
-progress sink that timestamps each stage, and wrappers around the steps that report no progress
-(model resolution, data audit, model load, reports). Only the CLI's table printing is left out.
+Runs what `shouldtune demo` runs (run_task on examples/ticket-codes, the strategies its task.yaml
+lists) with a progress sink that timestamps each stage, and wrappers around the steps that report
+no progress (model resolution, data audit, the plan's estimate, model load, reports). Only the
+CLI's table printing is left out. The estimate measures this machine's speed the first time
+(then it is cached per model, machine, code and load band): `--no-plan` leaves it out.
 
     .venv/bin/python benchmarks/demo.py [--quick]
 
@@ -91,12 +93,15 @@ def summary(s: dict[str, Any]) -> dict[str, Any]:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--quick", action="store_true", help="as `shouldtune run --quick`")
+    ap.add_argument("--task", type=Path, help="another task folder (default: the demo's)")
+    ap.add_argument("--no-plan", action="store_true", help="skip the estimate `demo` prints first")
     args = ap.parse_args()
 
     timeline = Timeline()
     instrument(timeline, shouldtune.models.bundled, "resolve_model", "resolve model (cached)")
     instrument(timeline, shouldtune.run, "audit_task", "data audit")
     instrument(timeline, shouldtune.report, "write_reports", "write reports")
+    instrument(timeline, shouldtune.run, "estimate_plan", "plan: estimate (speed calibration)")
     load = LanguageModel.load.__func__
 
     def timed_load(cls: type, *a: Any, **kw: Any) -> LanguageModel:
@@ -110,8 +115,13 @@ def main() -> None:
     started = time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp:
         results = run_task(
-            demo_task_dir(),
-            RunOptions(out_dir=Path(tmp) / "run", quick=args.quick, progress=timeline),
+            args.task or demo_task_dir(),
+            RunOptions(
+                out_dir=Path(tmp) / "run",
+                quick=args.quick,
+                progress=timeline,
+                on_estimate=None if args.no_plan else (lambda estimate: None),
+            ),
         )
     timeline.mark("done")
     wall = time.perf_counter() - started
@@ -128,6 +138,7 @@ def main() -> None:
         {
             "machine": info,
             "quick": args.quick,
+            "plan": not args.no_plan,
             "wall_seconds": round(wall, 2),
             "stages": {label: round(s, 2) for label, s in timeline.totals.items()},
             "strategies": {s["name"]: summary(s) for s in results["strategies"]},

