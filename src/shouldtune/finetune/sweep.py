@@ -10,9 +10,9 @@ its sweep batches are part of its training, only the losers' batches are extra.
 
 Against the former sweep (separate short runs whose whole schedule fitted in a few batches,
 then a fresh full run from the start) this never trains more batches, fewer when the leader
-is clear, and a close call is decided twice as far into the real schedule. Still to record in
-benchmarks/README.md: the chosen rates' test-set scores on the demo and banking77 against the
-former sweep's.
+is clear, and a close call is decided twice as far into the real schedule. Side by side
+(benchmarks/sweep.py, benchmarks/README.md): the same rate chosen on the demo and banking77,
+the same test answers row for row, banking77's sweep and training in 0.52x the time.
 """
 
 from __future__ import annotations
