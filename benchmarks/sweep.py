@@ -20,9 +20,7 @@ from __future__ import annotations
 
 import argparse
 import gc
-import json
 import math
-import random
 import shutil
 import tempfile
 from collections.abc import Iterator
@@ -33,9 +31,11 @@ from typing import Any
 import yaml
 from benchutil import ROOT, machine, table, write_json
 
+from shouldtune.core import stats
 from shouldtune.core.scoring import prediction_file
 from shouldtune.finetune import strategy as ft_strategy
 from shouldtune.finetune import sweep as ft_sweep
+from shouldtune.report.browse import read_jsonl
 from shouldtune.run import RunOptions, run_task
 
 TASKS = [ROOT / "examples" / "ticket-codes", ROOT / "examples" / "banking77"]
@@ -126,23 +126,18 @@ def arm(task_dir: Path, strategy: str) -> dict[str, Any]:
 
 def _per_example(out: Path, strategy: str) -> list[dict[str, Any]]:
     """predictions/<strategy>.jsonl: per test row the answer and its score."""
-    path = out / prediction_file(strategy)
-    rows = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
     keep = ("index", "expected", "predicted", "score", "seen")
-    return [{k: r[k] for k in keep} for r in rows]
+    return [{k: r[k] for k in keep} for r in read_jsonl(out / prediction_file(strategy))]
 
 
-def paired(today: list[dict], former: list[dict], seed: int = 0) -> dict[str, Any]:
-    """Today minus former over the same unseen test rows: mean, 95% bootstrap CI."""
-    pairs = [(t["score"], f["score"]) for t, f in zip(today, former, strict=True) if not t["seen"]]
-    diffs = [t - f for t, f in pairs]
-    rng = random.Random(seed)
-    n = len(diffs)
-    means = sorted(sum(rng.choices(diffs, k=n)) / n for _ in range(2000))
+def paired(today: list[dict], former: list[dict]) -> dict[str, Any]:
+    """Today minus former over the same unseen test rows, with the report's paired bootstrap."""
+    rows = [(t["score"], f["score"]) for t, f in zip(today, former, strict=True) if not t["seen"]]
+    p = stats.paired([t for t, _ in rows], [f for _, f in rows])
     return {
-        "mean": round(sum(diffs) / n, 4),
-        "ci": [round(means[49], 4), round(means[1949], 4)],
-        "differ": sum(1 for d in diffs if d),
+        "mean": round(p.diff, 4),
+        "ci": [round(p.ci_low, 4), round(p.ci_high, 4)],
+        "differ": sum(1 for t, f in rows if t != f),
     }
 
 
