@@ -118,7 +118,9 @@ def test_zero_shot_messages(task, tiny_lm, fake_embedder):
 def test_few_shot_k2_puts_exactly_two_demonstrations(task, tiny_lm, fake_embedder):
     strategy = strategies.create("few_shot", {"k": 2})
     ctx = make_ctx(task, tiny_lm, fake_embedder)
-    assert strategy.prepare(ctx) == {"k": 2, "selection": "random"}
+    details = strategy.prepare(ctx)
+    assert (details["k"], details["selection"], details["instruction"]) == (2, "random", "task")
+    assert details["search"]["note"] == "no metric to score dev rows with"
     msgs = strategy.messages(task.test[0], ctx)
     assert msgs[0] == {"role": "system", "content": INSTRUCTION}
     assert msgs[-1] == {"role": "user", "content": TEST[0]["input"]}
@@ -169,7 +171,8 @@ def test_knn_picks_the_nearest_training_example(make_task_dir, tiny_lm, fake_emb
     task = load_task(root)
     strategy = strategies.create("few_shot_knn", {"k": 3})
     ctx = make_ctx(task, tiny_lm, fake_embedder)
-    assert strategy.prepare(ctx) == {"k": 3, "selection": "knn"}
+    details = strategy.prepare(ctx)
+    assert (details["k"], details["selection"]) == (3, "nearest")
     shots = pairs(strategy.messages(task.test[0], ctx))
     assert len(shots) == 3
     assert shots[-1] == (planted["input"], planted["output"])  # most similar last

@@ -302,6 +302,7 @@ def _execute(
         lm_loader=vllm_engine.loader(model_name, model_dir, engine, opts.seed, lora_rank),
         embedder_loader=MiniLMEmbedder,
         backend_loader=(lambda: backend) if backend is not None else None,
+        score_row=partial(_dev_score, metric),  # tuning on dev only: never a test row
     )
     for _name, strategy in the_plan.run:
         strategy.check(ctx)
@@ -330,6 +331,10 @@ def _execute(
     params = loaded.parameters if loaded is not None else cache.model_parameters
     cache.remember_parameters(params)
     return Executed(runs, knowledge, probes.describe() if probes else None, params)
+
+
+def _dev_score(metric: Metric, predicted: str, expected: str) -> float:
+    return metric.score_row(predicted, expected, "a dev row (the prompt search)")
 
 
 def is_remote(url: str) -> bool:

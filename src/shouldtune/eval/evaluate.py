@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from ..core.types import StrategyResult, StrategyRun, Traits
+from ..strategies.answering import label_summary
 from ..strategies.base import RunContext
 from .measure import PeakRss, percentiles_ms
 
@@ -32,15 +33,21 @@ def evaluate(
         details = {**details, **strategy.measured()}
         ctx.progress.stage(strategy.name, "latency", total=min(latency_samples, len(test)))
         latencies = []
-        for example in test[:latency_samples]:
-            t0 = time.perf_counter()
-            strategy.predict([example], ctx)
-            latencies.append(time.perf_counter() - t0)
-            ctx.progress.advance()
+        ctx.serving = True  # answered as served: no diagnostic views (the free-text view)
+        try:
+            for example in test[:latency_samples]:
+                t0 = time.perf_counter()
+                strategy.predict([example], ctx)
+                latencies.append(time.perf_counter() - t0)
+                ctx.progress.advance()
+        finally:
+            ctx.serving = False
     traits = traits or strategy.traits()
     new_tokens = sum(g.new_tokens for g in gens)
+    labels = label_summary(gens)
     details = {
         **details,
+        **({"label_answers": labels} if labels else {}),
         "prepare_seconds": round(prepare_s, 2),
         # Generated tokens per request, for the cost model's FLOPs and API prices.
         "new_tokens_mean": round(new_tokens / max(len(gens), 1), 2),

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import random
 from collections.abc import Sequence
 from typing import Any
 
@@ -10,6 +9,7 @@ from pydantic import Field, field_validator
 
 from ..core.config import StrategyOptions
 from ..core.prompts import chat
+from ..core.splits import DEV_FRACTION, dev_split  # noqa: F401 - the one split, re-exported
 from ..core.types import Example, Task
 from .data import Sample, make_sample
 from .trainer import TrainConfig
@@ -24,7 +24,7 @@ class FineTuneOptions(StrategyOptions):
     grad_accum: int = Field(1, ge=1, le=512)
     warmup_ratio: float = Field(0.1, ge=0, lt=1)
     weight_decay: float = Field(0.0, ge=0)
-    dev_fraction: float = Field(0.1, ge=0, lt=1)
+    dev_fraction: float = Field(DEV_FRACTION, ge=0, lt=1)
     evals_per_epoch: int = Field(1, ge=1, le=100)
     patience: int = Field(1, ge=1)
     max_length: int = Field(512, ge=16)
@@ -83,18 +83,6 @@ def skip_reason(task: Task) -> str | None:
     if len(task.train) < MIN_TRAIN:
         return f"only {len(task.train)} training examples (fine-tuning needs at least {MIN_TRAIN})"
     return None
-
-
-def dev_split(
-    examples: Sequence[Example], fraction: float, seed: int
-) -> tuple[list[Example], list[Example]]:
-    """Carve a seeded dev set from train for early stopping; the test set is never touched."""
-    shuffled = list(examples)
-    random.Random(seed + 1).shuffle(shuffled)
-    n_dev = round(len(shuffled) * fraction)
-    if n_dev == 0 or len(shuffled) - n_dev < 2:
-        return shuffled, []
-    return shuffled[n_dev:], shuffled[:n_dev]
 
 
 def encode_examples(

@@ -19,7 +19,7 @@ import torch
 
 from ..core.prompts import chat
 from ..core.types import Example, Kind, Task
-from ..strategies.base import ChatStrategy, RunContext, generate_answers
+from ..strategies.base import ChatStrategy, RunContext, answer_all
 from . import common, weights
 from .curve import curve_point, curve_statement, curve_trend
 from .data import Sample
@@ -255,7 +255,7 @@ class FineTuneStrategy(ChatStrategy):
     def _test_answers(self, ctx: RunContext, model: torch.nn.Module) -> list[str]:
         lm = ctx.lm.tuned(ctx.lm.name, model)
         convos = [self.messages(ex, ctx) for ex in ctx.task.test]
-        gens = generate_answers(lm, convos, ctx)  # as the full-data point is: stop strings too
+        gens = answer_all(lm, convos, ctx)  # as the full-data point is: stop strings, ranking
         return [g.text for g in gens]
 
 

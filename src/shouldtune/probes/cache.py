@@ -31,7 +31,7 @@ FORMAT = 1
 PACKAGE = Path(__file__).resolve().parents[1]
 CODE_FILES = (
     "probes/runner.py",
-    "probes/likelihood.py",
+    "models/likelihood.py",
     "core/prompts.py",
     "models/lm.py",
     "models/decode.py",

@@ -20,7 +20,7 @@ from ..core.types import Task
 from . import cache, metrics, slick
 from .datakind import data_kind
 from .items import KINDS, ProbeItem, probe_items
-from .likelihood import OptionScore, choose, option_logprobs
+from ..models.likelihood import OptionScore, choose, option_logprobs
 from .runner import CORRECT_AT, PROBE_INSTRUCTION, ModelOracle, answer_questions
 
 LIKELIHOOD_NORM = "bytes"  # lm-eval's acc_norm: log-likelihood divided by the option's bytes

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from ..core.config import StrategyOptions
+from ..core.splits import DEV_FRACTION, dev_split
 from ..core.types import Example, Generation, Kind, Task, Traits
 from ..progress import NullProgress, Progress
 
@@ -28,6 +29,12 @@ class RunContext:
     embedder_loader: Callable[[], Any] | None = None
     backend_loader: Callable[[], Any] | None = None  # a served model (OpenAI-compatible)
     checkpoint_dir: Path | None = None  # where training checkpoints go (resume after a kill)
+    # The task metric on one row, (predicted, expected) -> [0, 1]: what tuning on dev scores
+    # with. Only ever applied to dev rows (`dev_split`), never to the test set.
+    score_row: Callable[[str, str], float] | None = None
+    # True while the run times single requests: answer as served (no diagnostic views).
+    serving: bool = False
+    dev_fraction: float = DEV_FRACTION
     _lm: Any = None
     _embedder: Any = None
     _backend: Any = None
@@ -67,6 +74,21 @@ class RunContext:
     @property
     def generation(self) -> Any:
         return self.task.config.generation
+
+    @property
+    def labels(self) -> list[str] | None:
+        """The label set when the task's outputs are labels (answers are ranked), else None."""
+        if not hasattr(self, "_labels"):
+            from .answering import label_set
+
+            self._labels = label_set(self.task) if self.task.config is not None else None
+        return self._labels
+
+    def dev_split(self) -> tuple[list[Example], list[Example]]:
+        """(train, dev): the one seeded split of the training rows that every strategy tunes
+        on — the fine-tunes' sweep and early stopping, the prompts' search. The test set is
+        never used to choose."""
+        return dev_split(self.task.train, self.dev_fraction, self.seed)
 
 
 class Strategy(ABC):
@@ -170,7 +192,14 @@ class ChatStrategy(Strategy):
 
     def predict(self, examples: Sequence[Example], ctx: RunContext) -> list[Generation]:
         convos = [self.messages(ex, ctx) for ex in examples]
-        return generate_answers(self.model(ctx), convos, ctx)
+        return answer_all(self.model(ctx), convos, ctx)
+
+
+def answer_all(model: Any, convos: list, ctx: RunContext) -> list[Generation]:
+    """Free generation, or for a label task the ranked label set (strategies/answering.py)."""
+    from .answering import answer
+
+    return answer(model, convos, ctx, generate_answers)
 
 
 def generate_answers(model: Any, convos: list, ctx: RunContext) -> list[Generation]:

@@ -1,0 +1,109 @@
+"""How an LLM strategy's answers are produced: free generation, or for a label task the label
+set ranked by likelihood (as lm-evaluation-harness scores multiple choice).
+
+A label task (few distinct short training outputs, the audit's own test) is answered by the
+label the model finds most likely after the prompt, so no strategy loses points for spelling a
+label it knows wrongly, or for inventing one. The free generation is kept beside it as a view
+(`meta["free_text"]`, and whether it is one of the labels), generated in the test-set pass only:
+a served request (the latency samples) costs what serving the ranking costs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from ..core.types import Generation, Task
+
+RANK_CONTEXTS = 2  # prompts per ranking pass: their options share one cache copy each
+
+
+def label_set(task: Task) -> list[str] | None:
+    """The task's labels when its training outputs are labels (the audit's test), else None."""
+    from ..audit.labels import is_label_like, label_of
+
+    eval_cfg = getattr(task.config, "eval", None)
+    if eval_cfg is not None and not getattr(eval_cfg, "label_ranking", True):
+        return None
+    if not task.train or not is_label_like(task.train):
+        return None
+    return sorted({label_of(ex) for ex in task.train if label_of(ex)})
+
+
+def can_rank(model: Any) -> bool:
+    """Ranking needs the weights (a local model); a served chat API gives no likelihoods of
+    arbitrary continuations."""
+    return hasattr(model, "render") and hasattr(model, "model") and hasattr(model, "encode")
+
+
+def end_of_turn(model: Any) -> str:
+    """What the chat template writes after an assistant reply ("<|im_end|>"): scored with each
+    label, so a label that is a prefix of another ("card" and "card_arrival") is told apart."""
+    probe = [{"role": "user", "content": "x"}]
+    prompt, whole = model.render(probe), model.render(probe, "LABEL")
+    if not whole.startswith(prompt + "LABEL"):
+        return ""
+    return whole[len(prompt) + len("LABEL") :].rstrip()
+
+
+def rank_labels(model: Any, convos: Sequence[Any], labels: Sequence[str]) -> list[Generation]:
+    """Per conversation, the label with the highest log-likelihood per byte (lm-eval's
+    acc_norm) as the answer; `meta["label_margin"]`: its lead over the runner-up per byte."""
+    from ..models.likelihood import choose, option_logprobs
+
+    marker = end_of_turn(model)
+    options = [f"{label}{marker}" for label in labels]
+    scores = option_logprobs(model, convos, [options] * len(convos), RANK_CONTEXTS)
+    out = []
+    for convo, row in zip(convos, scores, strict=True):
+        best = choose(row)
+        ranked = sorted((s.per_byte for s in row), reverse=True)
+        margin = ranked[0] - ranked[1] if len(ranked) > 1 else 0.0
+        out.append(
+            Generation(
+                labels[best],
+                prompt_tokens=len(model.encode(model.render(convo))),
+                new_tokens=row[best].tokens,
+                meta={"ranked": True, "label_margin": round(margin, 4)},
+            )
+        )
+    return out
+
+
+def with_free_view(ranked: list[Generation], free: list[Generation], labels: set[str]):
+    """The ranked answers, each carrying the free generation beside it."""
+    out = []
+    for r, f in zip(ranked, free, strict=True):
+        text = f.text.strip()
+        meta = {**f.meta, **r.meta, "free_text": f.text, "free_in_labels": text in labels}
+        out.append(Generation(r.text, r.prompt_tokens, r.new_tokens, meta))
+    return out
+
+
+def answer(model: Any, convos: list, ctx: Any, generate: Any) -> list[Generation]:
+    """The strategy's answers: `generate(model, convos, ctx)` for free text; for a label task
+    on a local model, the ranked label (with the free text as a view outside serving)."""
+    labels = ctx.labels
+    if not labels or not can_rank(model) or not convos:
+        return generate(model, convos, ctx)
+    ranked = rank_labels(model, convos, labels)
+    if ctx.serving:
+        return ranked
+    return with_free_view(ranked, generate(model, convos, ctx), set(labels))
+
+
+def label_summary(gens: Sequence[Generation]) -> dict[str, Any] | None:
+    """Details for results.json: how many answers were ranked, and how many of the free
+    generations were not one of the labels (what free generation alone would have scored as
+    a wrong label)."""
+    ranked = [g for g in gens if g.meta.get("ranked")]
+    if not ranked:
+        return None
+    free = [g for g in ranked if "free_text" in g.meta]
+    outside = sum(1 for g in free if not g.meta.get("free_in_labels"))
+    return {
+        "answered_by": "label ranking (log-likelihood per byte)",
+        "ranked": len(ranked),
+        "free_outside_labels": outside,
+        "free_checked": len(free),
+    }

@@ -1,0 +1,209 @@
+"""Prompt search on the dev split: the prompting strategies' counterpart of the fine-tunes'
+learning-rate sweep (DSPy chooses demonstrations and instructions on a dev set the same way).
+
+Each prompting strategy lists its candidate prompts (shot count, how shots are chosen, an
+instruction variant); successive halving (Jamieson & Talwalkar 2016, as the LR sweep does)
+scores them on a growing prefix of the seeded dev rows, keeps the best third each round and
+ends with one. Only dev rows are ever scored here: the test set is read once, afterwards, by
+the run. A tie keeps the earlier candidate, and the strategy's configured prompt comes first,
+so the search changes a prompt only when another scored strictly better on dev.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..core.types import Example, Task
+
+ETA = 3  # keep the best 1/ETA each round, with ETA times the rows
+MIN_ROWS = 4  # rows per candidate in the first round
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """One prompt configuration: settings as (name, value) pairs, in display order."""
+
+    settings: tuple[tuple[str, Any], ...]
+
+    @classmethod
+    def of(cls, **settings: Any) -> Candidate:
+        return cls(tuple(settings.items()))
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return dict(self.settings).get(key, default)
+
+    @property
+    def label(self) -> str:
+        return ", ".join(f"{k} = {v}" for k, v in self.settings)
+
+
+@dataclass
+class Searched:
+    """A candidate's dev scores so far (one per dev row, in the seeded order)."""
+
+    candidate: Candidate
+    scores: list[float] = field(default_factory=list)
+    rounds: int = 0
+
+    @property
+    def mean(self) -> float:
+        return sum(self.scores) / len(self.scores) if self.scores else 0.0
+
+
+@dataclass
+class SearchResult:
+    chosen: Candidate
+    default: Candidate
+    table: list[Searched]
+    dev_rows: int
+    row_evaluations: int
+    seconds: float
+    note: str = ""
+
+    def to_json(self) -> dict[str, Any]:
+        ranked = sorted(self.table, key=lambda s: (-s.rounds, -s.mean))
+        return {
+            "chosen": dict(self.chosen.settings),
+            "chosen_label": self.chosen.label,
+            "default": dict(self.default.settings),
+            "candidates": len(self.table),
+            "dev_rows": self.dev_rows,
+            "row_evaluations": self.row_evaluations,
+            "seconds": round(self.seconds, 2),
+            "note": self.note,
+            "table": [
+                {
+                    "settings": dict(s.candidate.settings),
+                    "label": s.candidate.label,
+                    "dev_rows": len(s.scores),
+                    "dev_score": round(s.mean, 4),
+                    "rounds": s.rounds,
+                    "chosen": s.candidate == self.chosen,
+                }
+                for s in ranked
+            ],
+        }
+
+
+def unique(candidates: Sequence[Candidate]) -> list[Candidate]:
+    return list(dict.fromkeys(candidates))
+
+
+def successive_halving(
+    candidates: Sequence[Candidate],
+    dev: Sequence[Example],
+    answer: Callable[[list[tuple[Candidate, Example]]], list[str]],
+    score: Callable[[str, str], float],
+) -> SearchResult:
+    """The best candidate on `dev` by successive halving. `answer(pairs)` answers each (candidate,
+    dev row) pair — in one batch, so rows of different prompts share the model's batches;
+    `score(predicted, expected)` is the task metric."""
+    start = time.perf_counter()
+    pool = [Searched(c) for c in unique(candidates)]
+    rows = _first_rows(len(pool), len(dev))
+    evaluations, alive = 0, pool
+    while True:
+        todo = [(s, dev[i]) for s in alive for i in range(len(s.scores), rows)]
+        texts = answer([(s.candidate, ex) for s, ex in todo]) if todo else []
+        for (s, ex), text in zip(todo, texts, strict=True):
+            s.scores.append(score(text, ex.output))
+        evaluations += len(todo)
+        for s in alive:
+            s.rounds += 1
+        if len(alive) == 1 or rows >= len(dev):
+            break
+        keep = max(1, math.ceil(len(alive) / ETA))
+        order = sorted(range(len(alive)), key=lambda i: (-alive[i].mean, i))  # ties: earlier
+        alive = [alive[i] for i in sorted(order[:keep])]
+        rows = min(len(dev), rows * ETA)
+    best = max(range(len(alive)), key=lambda i: (alive[i].mean, -i))
+    return SearchResult(
+        alive[best].candidate,
+        pool[0].candidate,
+        pool,
+        len(dev),
+        evaluations,
+        time.perf_counter() - start,
+    )
+
+
+def _first_rows(n_candidates: int, n_dev: int) -> int:
+    """Rows per candidate in round one: the whole dev set is reached in the last round."""
+    rounds = max(1, math.ceil(math.log(max(n_candidates, 1), ETA)))
+    return min(n_dev, max(MIN_ROWS, math.ceil(n_dev / ETA ** (rounds - 1)) if rounds else n_dev))
+
+
+def not_searched(default: Candidate, why: str) -> SearchResult:
+    return SearchResult(default, default, [Searched(default)], 0, 0, 0.0, why)
+
+
+def skip_reason(ctx: Any, dev: Sequence[Example], enabled: bool) -> str | None:
+    """Why a strategy keeps its configured prompt instead of searching, or None."""
+    if not enabled:
+        return "search off in task.yaml: the configured prompt is used"
+    if ctx.quick:
+        return "no prompt search under --quick (as no learning-rate sweep)"
+    if ctx.score_row is None:
+        return "no metric to score dev rows with"
+    if len(dev) < MIN_ROWS:
+        return f"too few training rows for a dev split ({len(dev)} dev rows)"
+    return None
+
+
+# ---- instruction variants, derived from the data without an LLM ----------------------------
+
+
+def instruction_variants(task: Task, labels: Sequence[str] | None) -> dict[str, str]:
+    """The task's own instruction, plus variants that state the answer's form: the label
+    list (label tasks) or the output format with examples from train (other tasks)."""
+    own = task.instruction.strip()
+    variants = {"task": own}
+    if labels:
+        variants["labels"] = (
+            f"{own}\nAnswer with exactly one of these labels and nothing else: "
+            + ", ".join(labels)
+        ).strip()
+    else:
+        shown = _format_examples(task.train)
+        if shown:
+            variants["format"] = (
+                f"{own}\nAnswer with the answer only, no explanation, in the same form as "
+                f"these answers: {shown}"
+            ).strip()
+    return variants
+
+
+def _format_examples(train: Sequence[Example], n: int = 3) -> str:
+    outputs = list(dict.fromkeys(ex.output.strip() for ex in train if ex.output.strip()))
+    short = [o for o in outputs if len(o) <= 120 and "\n" not in o][:n]
+    return "; ".join(short)
+
+
+def shot_counts(
+    wanted: Sequence[int], pool: int, default: int, shot_tokens: float, room: int | None
+) -> list[int]:
+    """Shot counts to try: the default first, then `wanted`, each at most the pool and what
+    the context holds (`room` tokens left for shots; None: unknown, no cap)."""
+    cap = pool if room is None else min(pool, int(room // max(shot_tokens, 1.0)))
+    counts = [min(default, pool)] + [k for k in sorted(wanted) if 0 < k <= cap]
+    return list(dict.fromkeys(c for c in counts if c > 0))
+
+
+def context_room(ctx: Any, shots: Sequence[Example]) -> tuple[float, int | None]:
+    """(mean tokens of one demonstration, tokens left for demonstrations in the context)."""
+    lm = ctx.chat_lm
+    if not hasattr(lm, "encode") or not shots:
+        return 1.0, None
+    sample = list(shots)[:32]
+    mean = sum(len(lm.encode(f"{ex.input}\n{ex.output}")) + 12 for ex in sample) / len(sample)
+    limit = getattr(getattr(lm, "model", None), "config", None)
+    window = getattr(limit, "max_position_embeddings", None)
+    if not isinstance(window, int):
+        return mean, None
+    question = max(len(lm.encode(ex.input)) for ex in sample) + 64
+    return mean, max(0, window - question - ctx.generation.max_new_tokens)
+
