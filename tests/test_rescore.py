@@ -174,9 +174,12 @@ def test_rescore_into_contains_changes_scores_and_verdict_without_a_model(
             if x]  # fmt: skip
     assert {r["score"] for r in rows} == {1.0}
     assert json.loads((run / "results.json").read_text())["task"]["metric"] == "exact_match"
-    # compare works between the original and the re-scored run
+    # compare works between the original and the re-scored run: both scores side by side,
+    # and no score change between two metrics (issue 28)
     out = CliRunner().invoke(app, ["compare", str(run), str(folder)])
-    assert out.exit_code == 0 and "+1.000" in out.output
+    text = " ".join(out.output.split())
+    assert out.exit_code == 0 and "different metrics (exact_match vs contains)" in text
+    assert "0.000 │ 1.000" in text and "+1.000" not in text
 
 
 def test_rescore_with_other_needs_recomputes_the_verdict_only(

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .core import outdir
 from .core.cost import Prices
 from .core.errors import InputError
 from .core.fileio import load_results
@@ -78,7 +79,7 @@ def _test_rows(results: dict, run_dir: Path, n: int) -> list[Example]:
 def _link_tree(src: Path, dst: Path) -> None:
     """Everything of the old run that rescoring does not rewrite, hard-linked when possible."""
     for item in src.iterdir():
-        if item.name in REWRITTEN:
+        if item.name in REWRITTEN or item.name in outdir.MARKERS.values():
             continue
         target = dst / item.name
         if item.is_dir():
@@ -128,6 +129,10 @@ def rescore(run_dir: Path, opts: RescoreOptions) -> tuple[dict[str, Any], Path]:
     out = Path(opts.out_dir) if opts.out_dir else default_out(run_dir)
     if out.resolve() == run_dir.resolve():
         raise InputError("--out must differ from the run folder: the original stays as it was")
+    protected = [(run_dir, "run folder being re-scored")]
+    if opts.out_dir and root.is_dir() and root.resolve() != run_dir.resolve():
+        protected.append((root, "task folder"))
+    outdir.check_output(out, "run", protected)  # before any work: nothing is deleted
     opts.progress.log(
         f"re-scoring {len(runs)} strategies' saved answers with {metric_name}: no strategy runs"
         " again"
@@ -153,9 +158,13 @@ def rescore(run_dir: Path, opts: RescoreOptions) -> tuple[dict[str, Any], Path]:
     )
     scoring = Scoring(metric, needs, prices, int(run.get("bootstrap_samples") or 2000))
     work = work_folder(out)
-    _link_tree(run_dir, work)
-    new = build_results(record, scoring, work)
-    publish(new, work, out)
+    try:
+        _link_tree(run_dir, work)
+        new = build_results(record, scoring, work)
+        publish(new, work, out)
+    except BaseException:  # nothing to resume: leave no half-written folder behind
+        shutil.rmtree(work, ignore_errors=True)
+        raise
     return new, out
 
 

@@ -7,7 +7,6 @@ another metric or other needs is this same function over the saved runs.
 
 from __future__ import annotations
 
-import shutil
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from functools import partial
@@ -15,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from . import __version__
+from .core import outdir
 from .core.cost import Prices, cost_report
 from .core.evidence import Evidence
 from .core.fileio import atomic_write_json, atomic_write_jsonl
@@ -123,19 +123,17 @@ def build_results(record: RunRecord, scoring: Scoring, out_dir: Path) -> dict[st
 
 
 def work_folder(out_dir: Path) -> Path:
-    """A fresh hidden sibling of `out_dir` to build a run in: a finished folder is complete."""
-    work = out_dir.with_name(f".{out_dir.name}.partial")
-    shutil.rmtree(work, ignore_errors=True)
-    work.mkdir(parents=True)
-    return work
+    """A fresh hidden sibling of `out_dir` to build a run in: a finished folder is complete.
+    A leftover one is removed only when shouldtune made it (core/outdir.py)."""
+    return outdir.work_folder(out_dir, "run")
 
 
 def publish(results: dict[str, Any], work: Path, out_dir: Path) -> None:
-    """Write results.json and the reports into `work`, then make it `out_dir` in one rename."""
+    """Write results.json and the reports into `work`, then make it `out_dir`: an earlier run
+    there is renamed aside, the new one renamed in, the old removed (a crash leaves one
+    complete run); a folder holding files shouldtune did not write is never replaced."""
     from .report import write_reports
 
     atomic_write_json(work / "results.json", results)
     write_reports(results, work)
-    if out_dir.exists():
-        shutil.rmtree(out_dir)
-    work.rename(out_dir)
+    outdir.replace(work, out_dir, "run")

@@ -16,6 +16,7 @@ from .core.cost import Prices
 from .core.errors import AuditBlocked, InputError
 from .core.metrics import Metric, load_metric
 from .core.needs import Needs, with_overrides
+from .core.outdir import check_run_paths
 from .core.taskio import load_task
 from .core.types import SkippedStrategy, StrategyRun, Task
 from .progress import NullProgress, Progress
@@ -94,6 +95,7 @@ def default_out_dir(task: Task) -> Path:
 def run_task(task_dir: str | Path, opts: RunOptions) -> dict[str, Any]:
     """Validate everything, audit, run each strategy (cached), then score and decide."""
     task = load_task(task_dir)
+    check_run_paths(task, opts)  # the output folder and the task's text, before any work
     if opts.quick:
         task.test = task.test[:QUICK_MAX_TEST]
     the_plan = plan(task, opts.only, opts.candidates)

@@ -14,7 +14,8 @@ from rich.table import Table
 
 from ..audit import AuditReport, Finding, run_audit
 from ..core.fileio import atomic_write_json
-from ..core.taskio import load_task
+from ..core.outdir import check_writable_path
+from ..core.taskio import check_text, load_task
 
 STYLE = {"blocking": "bold red", "warning": "yellow", "info": "dim"}
 DETAIL_SKIP = {"source", "excerpt"}
@@ -114,7 +115,10 @@ def _compact(sources: list[str]) -> str:
 
 def audit_command(task_dir: Path, strict: bool = False, json_out: Path | None = None) -> int:
     """Load the task, audit it, print the table, optionally write JSON; return the exit code."""
+    if json_out is not None:  # a path that cannot be written fails now, not after the audit
+        check_writable_path(json_out, "--json", folder=False)
     task = load_task(task_dir)
+    check_text(task)  # a lone surrogate: refused with its row, as `run` does
     report = run_audit(task.train, task.test, instruction=task.instruction, docs=task.docs)
     render_report(report)
     if json_out is not None:

@@ -13,6 +13,7 @@ from rich.table import Table
 
 from ..core.errors import one_line
 from ..core.fileio import atomic_write_json
+from ..core.outdir import check_writable_path
 from ..report.compare import Comparison, StrategyDelta, compare_runs
 
 
@@ -39,18 +40,19 @@ def _delta_cell(row: StrategyDelta) -> str:
 
 
 def _strategy_table(c: Comparison) -> Table:
-    table = Table(title="B minus A, per strategy")
-    for col in ("strategy", "score A", "score B", "Δ score [95% CI]", "p50 ms A", "p50 ms B"):
+    title = "B minus A, per strategy" if c.comparable else "A and B, per strategy"
+    table = Table(title=title)
+    scores = ("score A", "score B") + (("Δ score [95% CI]",) if c.comparable else ())
+    for col in ("strategy", *scores, "p50 ms A", "p50 ms B", "Δ p50 ms", "changed answers"):
         table.add_column(col)
-    table.add_column("Δ p50 ms")
-    table.add_column("changed answers")
     for row in c.strategies:
         dp50 = row.p50_b - row.p50_a if row.p50_a is not None and row.p50_b is not None else None
+        score_cells = (_f(row.score_a), _f(row.score_b))
+        if c.comparable:
+            score_cells += (_delta_cell(row),)
         table.add_row(
             _safe(row.name) + ("" if row.status == "both" else f" ({row.status})"),
-            _f(row.score_a),
-            _f(row.score_b),
-            _delta_cell(row),
+            *score_cells,
             _f(row.p50_a, ".0f"),
             _f(row.p50_b, ".0f"),
             _f(dp50, ".0f", sign=True),
@@ -75,17 +77,41 @@ def _examples_table(c: Comparison, limit: int) -> Table:
     return table
 
 
+def _differs_line(c: Comparison) -> str:
+    """One line: what differs between the runs, and that their scores are not compared."""
+    parts = []
+    if "task" in c.differs:
+        parts.append(f"different tasks ({_safe(c.task_a)} vs {_safe(c.task_b)})")
+    if "metric" in c.differs:
+        parts.append(f"different metrics ({_safe(c.metric_a)} vs {_safe(c.metric_b)})")
+    return (
+        f"[bold yellow]The runs are of {' and '.join(parts)}: their scores and verdicts are "
+        "not comparable, so no score change is shown.[/]"
+    )
+
+
+def _verdict_line(c: Comparison) -> str:
+    if not c.comparable:
+        what = " and ".join(f"different {w}s" for w in c.differs)
+        return f"Verdicts (of {what}): A: {_safe(c.verdict_a)}  |  B: {_safe(c.verdict_b)}"
+    change = "[bold]changed[/]" if c.verdict_changed else "unchanged"
+    return f"Verdict {change}: A: {_safe(c.verdict_a)}  →  B: {_safe(c.verdict_b)}"
+
+
 def render_comparison(c: Comparison, console: Console, examples: int = 10) -> None:
-    console.print(f"A: {_safe(c.run_a)}  (task {_safe(c.task_a)}, model {_safe(c.model_a)})")
-    console.print(f"B: {_safe(c.run_b)}  (task {_safe(c.task_b)}, model {_safe(c.model_b)})")
+    if not c.comparable:
+        console.print(_differs_line(c), soft_wrap=True)
+    console.print(f"A: {_safe(c.run_a)}  (task {_safe(c.task_a)}, metric {_safe(c.metric_a)},"
+                  f" model {_safe(c.model_a)})")  # fmt: skip
+    console.print(f"B: {_safe(c.run_b)}  (task {_safe(c.task_b)}, metric {_safe(c.metric_b)},"
+                  f" model {_safe(c.model_b)})")  # fmt: skip
     if not c.same_test_set:
         console.print(
             "[yellow]The runs scored different test sets: score changes are not paired and "
             "answers are not compared example by example.[/]"
         )
     console.print(_strategy_table(c))
-    change = "[bold]changed[/]" if c.verdict_changed else "unchanged"
-    console.print(f"Verdict {change}: A: {_safe(c.verdict_a)}  →  B: {_safe(c.verdict_b)}")
+    console.print(_verdict_line(c))
     if c.changed and examples > 0:
         console.print(_examples_table(c, examples))
     elif c.same_test_set:
@@ -93,6 +119,8 @@ def render_comparison(c: Comparison, console: Console, examples: int = 10) -> No
 
 
 def compare_command(run_a: Path, run_b: Path, examples: int, json_out: Path | None) -> None:
+    if json_out is not None:  # a path that cannot be written fails before any output
+        check_writable_path(json_out, "--json", folder=False)
     comparison = compare_runs(run_a, run_b)
     render_comparison(comparison, Console(), examples)
     if json_out is not None:

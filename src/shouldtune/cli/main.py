@@ -96,7 +96,8 @@ def _run(
     from ..run import RunOptions, run_task
     from .progress import make_progress, quiet_libraries
 
-    names = [n.strip() for n in only.split(",") if n.strip()] if only else None
+    with user_errors():
+        names = _only(only)
     with user_errors(), quiet_libraries(), make_progress(err, out) as progress:
         results = run_task(
             task_dir,
@@ -115,6 +116,20 @@ def _run(
         )
     if not plan_only:
         _print_summary(results)
+
+
+def _only(only: str | None) -> list[str] | None:
+    """--only's strategy names; given but naming none (--only "") is refused, not "all"."""
+    if only is None:
+        return None
+    names = [n.strip() for n in only.split(",") if n.strip()]
+    if not names:
+        from .. import strategies
+
+        raise InputError(
+            f"--only names no strategy; give one or more of: {', '.join(strategies.names())}"
+        )
+    return names
 
 
 def _print_plan(estimate: object) -> None:

@@ -25,7 +25,8 @@ _SHORT.maxlevel, _SHORT.maxdict, _SHORT.maxlist, _SHORT.maxstring, _SHORT.maxoth
 
 
 class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    # Unknown keys and non-finite numbers (.inf, .nan) are refused everywhere in task.yaml.
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
 
 class StrategyOptions(Strict):
@@ -185,6 +186,32 @@ def describe_validation_error(err: ValidationError) -> str:
     return f"key '{key}': {msg}; got {got}{tail}"
 
 
+class DuplicateKeyError(yaml.YAMLError):
+    def __init__(self, key: object, line: int):
+        self.key, self.line = key, line
+        super().__init__(f"duplicate key {key!r}")
+
+
+class UniqueKeyLoader(yaml.SafeLoader):
+    """SafeLoader that refuses a mapping naming a key twice (PyYAML keeps the last silently).
+    Keys brought in by a merge (`<<: *base`) may be overridden, as YAML intends."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict:
+        seen: set[object] = set()
+        for key_node, _ in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":
+                continue
+            key = self.construct_object(key_node, deep=True)
+            try:
+                duplicate = key in seen
+                seen.add(key)
+            except TypeError:  # an unhashable key: the base constructor reports it
+                continue
+            if duplicate:
+                raise DuplicateKeyError(key, key_node.start_mark.line + 1)
+        return super().construct_mapping(node, deep)
+
+
 def parse_task_config(path: Path) -> TaskConfig:
     try:
         text = path.read_text(encoding="utf-8")
@@ -193,7 +220,9 @@ def parse_task_config(path: Path) -> TaskConfig:
     except UnicodeDecodeError as exc:
         raise InputError(f"not UTF-8 text ({exc.reason} at byte {exc.start})", path) from None
     try:
-        raw = yaml.safe_load(text)
+        raw = yaml.load(text, Loader=UniqueKeyLoader)  # noqa: S506 - a SafeLoader subclass
+    except DuplicateKeyError as exc:
+        raise InputError(f"duplicate key {_SHORT.repr(exc.key)}", path, exc.line) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark is not None else None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
 import tempfile
 from collections.abc import Iterable
@@ -13,11 +14,11 @@ from typing import Any
 from .errors import InputError
 
 
-def atomic_write_text(path: Path, text: str) -> None:
+def atomic_write_text(path: Path, text: str, errors: str = "strict") -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        with os.fdopen(fd, "w", encoding="utf-8", errors=errors) as handle:
             handle.write(text)
             handle.flush()
             os.fsync(handle.fileno())
@@ -27,12 +28,36 @@ def atomic_write_text(path: Path, text: str) -> None:
         raise
 
 
+def finite_only(data: Any) -> Any:
+    """`data` with every NaN or infinity replaced by None (JSON null)."""
+    if isinstance(data, float):
+        return data if math.isfinite(data) else None
+    if isinstance(data, dict):
+        return {k: finite_only(v) for k, v in data.items()}
+    if isinstance(data, list | tuple):
+        return [finite_only(v) for v in data]
+    return data
+
+
+def to_json(data: Any, indent: int | None = None) -> str:
+    """Strict JSON: never the bare NaN/Infinity other readers reject (written as null, which
+    the report's readers already take as "no number"). Unicode stays readable."""
+    try:
+        return json.dumps(data, indent=indent, ensure_ascii=False, allow_nan=False)
+    except ValueError:
+        return json.dumps(finite_only(data), indent=indent, ensure_ascii=False, allow_nan=False)
+
+
+# A lone surrogate cannot be UTF-8: written as its JSON escape (\ud800), which reads back.
+_JSON_ERRORS = "backslashreplace"
+
+
 def atomic_write_json(path: Path, data: Any) -> None:
-    atomic_write_text(path, json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+    atomic_write_text(path, to_json(data, indent=2) + "\n", _JSON_ERRORS)
 
 
 def atomic_write_jsonl(path: Path, rows: Iterable[dict[str, Any]]) -> None:
-    atomic_write_text(path, "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows))
+    atomic_write_text(path, "".join(to_json(r) + "\n" for r in rows), _JSON_ERRORS)
 
 
 SMALL_FILE = 16 * 2**20  # files up to this size are hashed; bigger ones by size + mtime

@@ -13,11 +13,12 @@ import re
 import string
 from collections import Counter
 from collections.abc import Callable, Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import InputError
-from .usercode import load_task_module
+from .usercode import CtrlC, ctrl_c_noted, load_task_module
 
 Scorer = Callable[[str, str], float]
 # Lenient views every strategy is also scored with, to tell wrong answers from wordy ones.
@@ -93,6 +94,7 @@ _BUILTINS: dict[str, Scorer] = {
 
 
 BUILTIN = tuple(_BUILTINS)
+_BUILTIN_FUNCS = frozenset(_BUILTINS.values())
 
 
 def check_metric_name(name: str) -> None:
@@ -155,10 +157,14 @@ class Metric:
     def score_row(self, predicted: str, expected: str, source: str = "") -> float:
         where = f" on {source}" if source else ""
         view = f" (expected {_short(expected)}, predicted {_short(predicted)})"
+        user_code = self.func not in _BUILTIN_FUNCS
         try:
-            value = self.func(predicted, expected)
-        except Exception as exc:  # user code: any exception is the metric's, not ours
-            if os.environ.get(DEBUG_ENV):
+            with ctrl_c_noted() if user_code else nullcontext(CtrlC(hit=True)) as ctrl_c:
+                value = self.func(predicted, expected)
+        except (Exception, SystemExit, KeyboardInterrupt) as exc:
+            # User code: any exception is the metric's, and so is a sys.exit() or a
+            # KeyboardInterrupt it raises itself; only a real Ctrl-C stops the run as one.
+            if os.environ.get(DEBUG_ENV) or (isinstance(exc, KeyboardInterrupt) and ctrl_c):
                 raise
             text = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
             raise MetricError(f"metric {self.name} raised {text}{where}{view}") from None

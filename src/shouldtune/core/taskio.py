@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
 import random
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -74,10 +76,14 @@ def jsonl_records(path: Path, strict: bool = True) -> Iterator[tuple[int, Any]]:
         if not strict:
             return
         raise InputError("file not found", path) from None
-    except OSError:
+    except IsADirectoryError:
         if not strict:
             return
-        raise
+        raise InputError("is a folder, not a file", path) from None
+    except OSError as exc:
+        if not strict:
+            return
+        raise InputError(f"cannot read ({exc.strerror or type(exc).__name__})", path) from None
     data = data.removeprefix(b"\xef\xbb\xbf")  # a UTF-8 BOM from Windows editors
     for number, raw in enumerate(data.split(b"\n"), start=1):
         if not raw.strip():
@@ -87,6 +93,23 @@ def jsonl_records(path: Path, strict: bool = True) -> Iterator[tuple[int, Any]]:
         except InputError:
             if strict:
                 raise
+
+
+class DuplicateKey(ValueError):
+    """A JSON object names a key twice: json keeps the last silently, we refuse."""
+
+    def __init__(self, key: str):
+        self.key = key
+        super().__init__(f"duplicate key {key!r}")
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    result: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in result:
+            raise DuplicateKey(key)
+        result[key] = value
+    return result
 
 
 def _parse_line(raw: bytes, path: Path, number: int) -> Any:
@@ -99,7 +122,9 @@ def _parse_line(raw: bytes, path: Path, number: int) -> Any:
     if "\x00" in text:
         raise InputError("NUL byte in line", path, number)
     try:
-        return json.loads(text)
+        return json.loads(text, object_pairs_hook=_unique_keys)
+    except DuplicateKey as exc:
+        raise InputError(f"duplicate key {exc.key!r} in one JSON object", path, number) from None
     except json.JSONDecodeError as exc:
         raise InputError(f"malformed JSON: {exc.msg} (column {exc.colno})", path, number) from None
     except RecursionError:
@@ -128,9 +153,40 @@ def read_docs(folder: Path, root: Path | None = None) -> list[Document]:
             text = path.read_text(encoding="utf-8")
         except UnicodeDecodeError as exc:
             raise InputError(f"not UTF-8 text ({exc.reason})", path) from None
+        if "\x00" in text:
+            line = text.count("\n", 0, text.index("\x00")) + 1
+            raise InputError("NUL byte: not a text file", path, line)
         if text.strip():
             docs.append(Document(str(path.relative_to(folder)), text))
     return docs
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _lone_surrogate(text: str) -> str | None:
+    found = _SURROGATE.search(text)
+    return None if found is None else f"\\u{ord(found.group()):04x}"
+
+
+def check_text(task: Task) -> None:
+    """Every example's text is Unicode a tokenizer and a UTF-8 file can take: a lone
+    surrogate ("\\ud800" in JSON) is legal JSON but not text, and is refused with its row."""
+    for ex in (*task.train, *task.test):
+        for field in (ex.input, ex.output, ex.system or ""):
+            bad = _lone_surrogate(field)
+            if bad is not None:
+                name, _, line = ex.source.rpartition(":")
+                raise InputError(
+                    f"lone surrogate {bad} in a string: not valid Unicode text",
+                    task.root / name if name else task.root,
+                    int(line) if line.isdigit() else None,
+                )
+    for what, text in (("instruction", task.instruction), ("description", task.description)):
+        bad = _lone_surrogate(text or "")
+        if bad is not None:
+            raise InputError(f"lone surrogate {bad} in {what}: not valid Unicode text",
+                             task.root / "task.yaml")  # fmt: skip
 
 
 def split_train_test(
@@ -146,14 +202,30 @@ def split_train_test(
     return shuffled[n_test:], shuffled[:n_test]
 
 
+def _input_file(path: Path, required: bool) -> bool:
+    """Does the input file exist (a folder or other non-file in its place is refused)?"""
+    if not os.path.lexists(path):
+        if required:
+            raise InputError("file not found", path)
+        return False
+    if path.is_dir():
+        raise InputError("is a folder, not a file", path)
+    if not path.is_file():
+        raise InputError("is not a regular file", path)
+    return True
+
+
 def load_task(task_dir: str | Path) -> Task:
     root = Path(task_dir)
     if not root.is_dir():
         raise InputError("task folder not found", root)
+    if (root / "task.yaml").is_dir():
+        raise InputError("is a folder, not a file", root / "task.yaml")
     config: TaskConfig = parse_task_config(root / "task.yaml")
+    _input_file(root / "train.jsonl", required=True)
     train = read_jsonl(root / "train.jsonl")
     test_path = root / "test.jsonl"
-    split = not test_path.exists()
+    split = not _input_file(test_path, required=False)
     if split:
         train, test = split_train_test(train, config.split.test_fraction, config.split.seed)
     else:

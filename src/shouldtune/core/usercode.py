@@ -7,9 +7,11 @@ time limit: an exception or a hang becomes an outcome to count, never a crashed 
 from __future__ import annotations
 
 import importlib.util
+import signal
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
@@ -37,10 +39,50 @@ def load_task_module(task_root: Path, file_name: str, what: str) -> ModuleType:
         raise InputError(f"cannot import {what} file", path)
     module = importlib.util.module_from_spec(spec)
     try:
-        spec.loader.exec_module(module)
-    except Exception as exc:  # user code: report, never crash with a traceback
+        with ctrl_c_noted() as ctrl_c:
+            spec.loader.exec_module(module)
+    except (Exception, SystemExit, KeyboardInterrupt) as exc:
+        # User code: report, never crash with a traceback, nor end the run by sys.exit().
+        if isinstance(exc, KeyboardInterrupt) and ctrl_c:
+            raise
         raise InputError(f"importing the {what} file failed: {exc!r}", path) from None
     return module
+
+
+class CtrlC:
+    """Whether a real SIGINT (Ctrl-C) arrived while it was in use."""
+
+    def __init__(self, hit: bool = False) -> None:
+        self.hit = hit
+
+    def __bool__(self) -> bool:
+        return self.hit
+
+
+@contextmanager
+def ctrl_c_noted() -> Iterator[CtrlC]:
+    """Note a real Ctrl-C during a call into user code, so a KeyboardInterrupt the code raises
+    itself is told apart from the user's. Outside the main thread signals are not ours to
+    handle: any KeyboardInterrupt there counts as a real one."""
+    noted = CtrlC()
+    previous = signal.getsignal(signal.SIGINT)
+    if threading.current_thread() is not threading.main_thread() or previous is None:
+        noted.hit = True  # not ours to tell apart (None: a handler set outside Python)
+        yield noted
+        return
+
+    def handler(signum: int, frame: Any) -> None:
+        noted.hit = True
+        if callable(previous):
+            previous(signum, frame)
+        elif previous != signal.SIG_IGN:
+            raise KeyboardInterrupt
+
+    signal.signal(signal.SIGINT, handler)
+    try:
+        yield noted
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 @dataclass(frozen=True)

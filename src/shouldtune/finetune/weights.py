@@ -11,13 +11,13 @@ Export needs no GPU and never writes a dtype the user's model did not have.
 from __future__ import annotations
 
 import json
-import shutil
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 import torch
 
+from ..core import outdir
 from ..core.errors import InputError
 from ..core.fileio import load_results
 
@@ -116,16 +116,13 @@ def export_model(run_dir: Path, strategy: str, out: Path) -> Path:
     """Write RUN_DIR's fine-tune STRATEGY as a merged model folder at `out`, in the base
     checkpoint's dtype."""
     run_dir, out = Path(run_dir), Path(out)
-    if out.exists() and any(out.iterdir()):
-        raise InputError("output folder exists and is not empty", out)
+    # Before the model loads: a new or empty folder, or an earlier export (its marker).
+    outdir.check_output(out, "export")
     model, tokenizer = load_tuned(_weights_folder(run_dir, strategy))
-    tmp = out.with_name(f".{out.name}.partial")
-    shutil.rmtree(tmp, ignore_errors=True)
+    tmp = outdir.work_folder(out, "export")
     model.save_pretrained(tmp)  # safetensors: the only format transformers v5 writes
     tokenizer.save_pretrained(tmp)
-    if out.exists():
-        out.rmdir()
-    tmp.rename(out)
+    outdir.replace(tmp, out, "export")
     return out
 
 

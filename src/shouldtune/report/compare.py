@@ -59,14 +59,30 @@ class Comparison:
     verdict_b: str
     strategies: list[StrategyDelta] = field(default_factory=list)
     changed: list[ChangedExample] = field(default_factory=list)
+    metric_a: str = "?"
+    metric_b: str = "?"
 
     @property
-    def verdict_changed(self) -> bool:
-        return self.verdict_a != self.verdict_b
+    def differs(self) -> list[str]:
+        """What makes the two runs' scores incomparable: "task", "metric" (both known)."""
+        pairs = (("task", self.task_a, self.task_b), ("metric", self.metric_a, self.metric_b))
+        return [what for what, a, b in pairs if "?" not in (a, b) and a != b]
+
+    @property
+    def comparable(self) -> bool:
+        """Same task and metric: a score change (and a verdict change) means something."""
+        return not self.differs
+
+    @property
+    def verdict_changed(self) -> bool | None:
+        """None when the verdicts are of different tasks or metrics: not a change."""
+        return self.verdict_a != self.verdict_b if self.comparable else None
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
         data["verdict_changed"] = self.verdict_changed
+        data["comparable"] = self.comparable
+        data["differs"] = self.differs
         for row, s in zip(data["strategies"], self.strategies, strict=True):
             row["significant"] = s.significant
         return data
@@ -83,6 +99,19 @@ def _same_test_set(*runs: dict[str, list[dict]]) -> bool:
         [(r.get("input"), r.get("expected")) for r in rows] for p in runs for rows in p.values()
     ]
     return bool(sets) and bool(sets[0]) and all(s == sets[0] for s in sets)
+
+
+def _metric(results: dict) -> str:
+    """The run's task metric (or, in older results, the one its scores name)."""
+    name = (results.get("task") or {}).get("metric")
+    if not name:
+        named = {
+            str((s.get("quality") or {}).get("metric"))
+            for s in results["strategies"]
+            if isinstance(s, dict) and (s.get("quality") or {}).get("metric")
+        }
+        name = named.pop() if len(named) == 1 else None
+    return str(name) if name else "?"
 
 
 def _by_name(results: dict) -> dict[str, dict]:
@@ -147,13 +176,18 @@ def compare_runs(run_a: Path, run_b: Path) -> Comparison:
         same_test_set=same,
         verdict_a=_verdict(ra),
         verdict_b=_verdict(rb),
+        metric_a=_metric(ra),
+        metric_b=_metric(rb),
     )
     sa, sb = _by_name(ra), _by_name(rb)
     for name in list(dict.fromkeys([*sa, *sb])):
         row = _delta(name, sa.get(name), sb.get(name))
+        if not comparison.comparable:
+            row.delta = None  # scores under different tasks or metrics: no difference to take
         if row.status == "both" and same:
             rows_a, rows_b = pa.get(name, []), pb.get(name, [])
-            _paired(row, rows_a, rows_b)
+            if comparison.comparable:
+                _paired(row, rows_a, rows_b)
             changed = _changed_rows(name, rows_a, rows_b)
             row.changed_predictions = len(changed)
             comparison.changed += changed
