@@ -138,6 +138,11 @@ class TaskConfig(Strict):
     probes: ProbesConfig = Field(default_factory=ProbesConfig)
     cost: CostConfig = Field(default_factory=CostConfig)
     needs: NeedsConfig = Field(default_factory=NeedsConfig)
+    # The answers' shape (models/constrain.py): a JSON Schema, or a regular expression the
+    # whole answer matches. Generation is constrained to it unless `constrained: false`.
+    output_schema: dict[str, Any] | None = None
+    output_regex: str | None = Field(None, max_length=2000)
+    constrained: bool = True
     _notes: list[str] = PrivateAttr(default_factory=list)
 
     @property
@@ -160,6 +165,30 @@ class TaskConfig(Strict):
             "task.yaml: cost.requests_per_day is deprecated, read as needs.requests_per_day"
             " (move it there)"
         )
+        return self
+
+    @field_validator("output_schema")
+    @classmethod
+    def _schema_enforceable(cls, value: dict[str, Any] | None) -> dict[str, Any] | None:
+        from ..models.constrain import check_schema  # plain Python: no torch
+
+        if value is not None:
+            check_schema(value)
+        return value
+
+    @field_validator("output_regex")
+    @classmethod
+    def _regex_compiles(cls, value: str | None) -> str | None:
+        from ..models.constrain import check_regex
+
+        if value is not None:
+            check_regex(value, "the regular expression")
+        return value
+
+    @model_validator(mode="after")
+    def _one_shape(self) -> TaskConfig:
+        if self.output_schema is not None and self.output_regex is not None:
+            raise ValueError("output_schema and output_regex: give one shape, not both")
         return self
 
     @field_validator("metric")

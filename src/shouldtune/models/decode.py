@@ -154,10 +154,14 @@ def greedy(
     prefix: PrefixCache | None = None,
     compact: bool = True,
     pick: Callable[[torch.Tensor], torch.Tensor] | None = None,
+    grammar: Any = None,
 ) -> list[Decoded]:
     """Greedy continuation of each prompt; rows leave the batch as soon as they stop
     (`compact=False` keeps them in it, finished or not: the benchmarks' ablation).
-    `pick` maps last-position logits to next tokens instead of argmax (probes sample with it)."""
+    `pick` maps last-position logits to next tokens instead of argmax (probes sample with it).
+    `grammar` (models.constrain.Grammar): each row decodes under it, one matcher per row; a
+    row whose grammar is complete with nothing but a stop token left to write stops there,
+    that stop token counted as generated."""
     fwd = _Forward(model)
     start = len(prefix.ids) if prefix is not None else 0
     ids, mask = _pack([p[start:] for p in prompts], start, pad_id, fwd.device)
@@ -171,13 +175,20 @@ def greedy(
     logits = fwd(ids, mask if padded else None, positions, cache)
     rows = list(range(len(prompts)))  # which prompt each live batch row belongs to
     done = [Decoded() for _ in prompts]
+    guide = grammar.start(len(prompts)) if grammar is not None else None
     for step in range(max_new_tokens):
+        if guide is not None:
+            logits = guide.mask(logits, rows)
         nxt = logits.argmax(-1) if pick is None else pick(logits)
         tokens = nxt.tolist()
         keep = [
             i
             for i, row in enumerate(rows)
-            if not (done[row].stopped or _append(done[row], tokens[i], stop, decode))
+            if not (
+                done[row].stopped
+                or _append(done[row], tokens[i], stop, decode)
+                or (guide is not None and _grammar_done(done[row], guide, row, tokens[i]))
+            )
         ]
         if not keep or step + 1 == max_new_tokens:
             break
@@ -220,3 +231,13 @@ def _append(row: Decoded, token: int, stop: StopRule, decode: Callable[[list[int
             row.text, row.stopped = text[:cut], True
             return True
     return False
+
+
+def _grammar_done(row: Decoded, guide: Any, index: int, token: int) -> bool:
+    """Feed the token to the row's matcher; True (the row stopped) when its grammar allows
+    nothing but a stop token now: that token is what the next step would be forced to write."""
+    if not guide.accept(index, token):
+        return False
+    row.ids.append(guide.stop_id)
+    row.stopped = True
+    return True

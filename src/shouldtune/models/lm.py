@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 
@@ -14,6 +14,9 @@ from ..core.types import Generation
 from . import memory
 from .decode import MIN_PREFIX_TOKENS, PrefixCache, StopRule, common_prefix_len, greedy
 from .device import Hardware, current, free_memory, model_device
+
+if TYPE_CHECKING:
+    from .constrain import OutputShape
 
 # Without a chat template the prompt is "Role: text" lines ending in "Assistant:"; a base model
 # goes on to write the next turn itself, so a new turn ends the answer.
@@ -124,27 +127,34 @@ class LanguageModel:
         stop: Sequence[str] = (),
         reuse_prefix: bool = True,
         pick: Callable[[torch.Tensor], torch.Tensor] | None = None,
+        constraint: OutputShape | None = None,
     ) -> list[Generation]:
         """Greedy decoding, length-sorted batches with left padding, stop at EOS, <|im_end|> or
         any of `stop` (cut from the text). The token prefix shared by every prompt is computed
         once and its KV cache reused across batches (and by later calls that share it).
         `pick` maps logits to next tokens instead of argmax (the probes sample with it).
+        `constraint`: every answer is decoded under this shape (models.constrain: a JSON
+        schema or regex compiled by xgrammar for this tokenizer, one matcher per row).
         On out-of-memory the batch is halved and retried, and stays halved for later calls
         (`models.memory` records it). With a serving engine (and no `pick`) the engine
         generates the same prompts instead."""
         encoded = [self.encode(self.render(c)) for c in conversations]
         stop = self.stop_strings(stop)
         if self.engine is not None and pick is None:
+            extra = {"constraint": constraint} if constraint is not None else {}
             return self.engine.generate(  # type: ignore[attr-defined]
-                encoded, max_new_tokens, stop, self.stop_ids(), on_batch=on_batch
+                encoded, max_new_tokens, stop, self.stop_ids(), on_batch=on_batch, **extra
             )
+        grammar = self.grammar_for(constraint) if constraint is not None else None
         prefix = self.prefix_for(encoded) if reuse_prefix else None
         order = sorted(range(len(encoded)), key=lambda i: len(encoded[i]))
         results: list[Generation | None] = [None] * len(encoded)
         size, start = min(batch_size, self._max_batch or batch_size), 0
         while start < len(order):
             batch = order[start : start + size]
-            outs = self._try_batch([encoded[i] for i in batch], max_new_tokens, stop, prefix, pick)
+            outs = self._try_batch(
+                [encoded[i] for i in batch], max_new_tokens, stop, prefix, pick, grammar
+            )
             if outs is None:  # out of memory: half the rows per batch from here on
                 half = (len(batch) + 1) // 2
                 memory.record("generation batch", self.name, len(batch), half)
@@ -156,6 +166,19 @@ class LanguageModel:
             if on_batch:
                 on_batch(len(batch))
         return results  # type: ignore[return-value]
+
+    def constrains(self, shape: OutputShape) -> bool:
+        """Whether `generate(constraint=shape)` decodes under it: our loop always does; a
+        serving engine says for itself."""
+        engine = self.engine
+        return engine.constrains(shape) if engine is not None else True  # type: ignore[attr-defined]
+
+    def grammar_for(self, shape: OutputShape) -> Any:
+        """The shape compiled for this tokenizer and the model's vocabulary (cached)."""
+        from .constrain import grammar_for
+
+        vocab = getattr(self.model.config, "vocab_size", None) or len(self.tokenizer)
+        return grammar_for(shape, self.tokenizer, vocab, self.stop_ids())
 
     def _try_batch(self, prompts: list[list[int]], *args: Any) -> list[Generation] | None:
         """One batch; None when it ran out of memory and a smaller batch could be tried."""
@@ -191,13 +214,22 @@ class LanguageModel:
         stop: Sequence[str] = (),
         prefix: PrefixCache | None = None,
         pick: Callable[[torch.Tensor], torch.Tensor] | None = None,
+        grammar: Any = None,
     ) -> list[Generation]:
         pad = self.tokenizer.pad_token_id
         if pad is None:
             pad = self.tokenizer.eos_token_id
         rule = StopRule(frozenset(self.stop_ids()), tuple(s for s in stop if s))
         rows = greedy(
-            self.model, prompts, pad, max_new_tokens, rule, self._decode, prefix, pick=pick
+            self.model,
+            prompts,
+            pad,
+            max_new_tokens,
+            rule,
+            self._decode,
+            prefix,
+            pick=pick,
+            grammar=grammar,
         )
         gens = []
         for p, row in zip(prompts, rows, strict=True):

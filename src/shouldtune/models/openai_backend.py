@@ -8,6 +8,11 @@ Failures: 429 and 5xx replies, timeouts, dropped connections and malformed repli
 with exponential backoff (Retry-After honoured); a request that still fails gives an empty
 answer and is counted. Other 4xx replies (bad key, unknown model) and a server that stops
 answering altogether end the run with one clear line.
+
+Structured outputs: with a JSON shape (models.constrain) the request carries
+`response_format` (`json_schema` with the schema; `json_object` when only "a JSON object" is
+known). A regex shape is not sent: the OpenAI API has no regex format, so those answers are
+unconstrained here and `constrains()` says so (the run still counts the invalid ones).
 """
 
 from __future__ import annotations
@@ -155,20 +160,32 @@ class OpenAIBackend:
         batch_size: int = 8,
         on_batch: Callable[[int], None] | None = None,
         stop: Sequence[str] = (),
+        constraint: Any = None,
     ) -> list[Generation]:
         """batch_size requests in flight at a time; results in input order. `stop` strings end
-        an answer as they do on the local model (cut from the text)."""
+        an answer as they do on the local model (cut from the text). `constraint`: a
+        models.constrain.OutputShape, sent as `response_format` when it is JSON."""
         results: list[Generation] = []
         with ThreadPoolExecutor(max_workers=max(1, batch_size)) as pool:
             for start in range(0, len(conversations), batch_size):
                 chunk = conversations[start : start + batch_size]
-                results += pool.map(lambda c: self.complete(c, max_new_tokens, stop), chunk)
+                results += pool.map(
+                    lambda c: self.complete(c, max_new_tokens, stop, constraint), chunk
+                )
                 if on_batch:
                     on_batch(len(chunk))
         return results
 
+    def constrains(self, shape: Any) -> bool:
+        """JSON shapes go as `response_format`; the API has no regex format."""
+        return shape.kind != "regex"
+
     def complete(
-        self, messages: list[dict[str, Any]], max_new_tokens: int, stop: Sequence[str] = ()
+        self,
+        messages: list[dict[str, Any]],
+        max_new_tokens: int,
+        stop: Sequence[str] = (),
+        constraint: Any = None,
     ) -> Generation:
         payload: dict[str, Any] = {
             "model": self.model,
@@ -176,6 +193,8 @@ class OpenAIBackend:
             "max_tokens": max_new_tokens,
             "temperature": 0,
         }
+        if constraint is not None and self.constrains(constraint):
+            payload["response_format"] = response_format(constraint)
         if stop:  # the API takes at most 4; the rest are cut here, after the reply
             payload["stop"] = list(stop)[:4]
         return _cut(self._complete(payload), stop)
@@ -248,6 +267,41 @@ class OpenAIBackend:
                 f"backend {self.name} failed {MAX_CONSECUTIVE_FAILURES} requests in a row"
                 f" after retries; last: {message}"
             )
+
+
+def response_format(shape: Any) -> dict[str, Any]:
+    """The chat API's `response_format` for a JSON shape. `strict` (OpenAI's guarantee) only
+    when the schema meets its rules (every object closed, every property required): OpenAI
+    refuses other schemas in strict mode, while vLLM and llama.cpp servers enforce any."""
+    schema = shape.schema
+    if shape.kind == "json" and schema == {"type": "object"}:
+        return {"type": "json_object"}
+    return {
+        "type": "json_schema",
+        "json_schema": {"name": "answer", "schema": schema, "strict": _strict_ok(schema)},
+    }
+
+
+def _strict_ok(schema: Any) -> bool:
+    if not isinstance(schema, dict) or schema.get("type") != "object":
+        return False
+    return _closed(schema)
+
+
+def _closed(schema: Any) -> bool:
+    if isinstance(schema, list):
+        return all(_closed(s) for s in schema)
+    if not isinstance(schema, dict):
+        return True
+    props = schema.get("properties")
+    if schema.get("type") == "object" and (
+        schema.get("additionalProperties") is not False
+        or set(schema.get("required", [])) != set(props or {})
+    ):
+        return False
+    parts = [*(props or {}).values(), schema.get("items")]
+    parts += [*schema.get("anyOf", []), *(schema.get("$defs") or {}).values()]
+    return all(_closed(p) for p in parts)
 
 
 def _cut(gen: Generation, stop: Sequence[str]) -> Generation:

@@ -7,10 +7,13 @@ adapter on the same engine (`LoRARequest`, no merge, no second copy of the weigh
 
 What stays the same on either engine: the prompt (our rendering, chat template or the plain
 fallback, handed to vLLM as token ids, so both see the very same tokens), greedy decoding
-(temperature 0), the token budget, the stop tokens and stop strings (cut from the text), and the
-`Generation` records. What stays on the transformers model: anything that needs logits (the
-probes' likelihoods, sampled generation through `pick`), training, and full or layer-wise
-fine-tunes (vLLM would need a second full model loaded for each).
+(temperature 0), the token budget, the stop tokens and stop strings (cut from the text), the
+`Generation` records, and a structured-output constraint (models.constrain: the same JSON
+schema or regex, as vLLM's `StructuredOutputsParams`, `GuidedDecodingParams` before vLLM
+0.12; with neither, answers are unconstrained and `constrains()` says so). What stays on the
+transformers model: anything that needs logits (the probes' likelihoods, sampled generation
+through `pick`), training, and full or layer-wise fine-tunes (vLLM would need a second full
+model loaded for each).
 """
 
 from __future__ import annotations
@@ -79,9 +82,12 @@ class VllmEngine:
         lora_request: Callable[..., Any] | None = None,
         adapter: Adapter | None = None,
         lora_rank: int | None = None,
+        structured: tuple[Callable[..., Any], str] | None = None,
     ):
         self.llm, self.sampling, self.lora_request = llm, sampling, lora_request
         self.adapter, self.lora_rank = adapter, lora_rank
+        # vLLM's structured-outputs class and the SamplingParams keyword that takes it.
+        self.structured = structured
         self._adapters: dict[str, int] = {} if adapter is None else {adapter.name: adapter.id}
 
     @classmethod
@@ -102,7 +108,9 @@ class VllmEngine:
             trust_remote_code=False,
             **lora,
         )
-        return cls(llm, SamplingParams, LoRARequest, lora_rank=lora_rank)
+        return cls(
+            llm, SamplingParams, LoRARequest, lora_rank=lora_rank, structured=_structured_api()
+        )
 
     def with_adapter(self, name: str, path: Path) -> VllmEngine:
         """The same engine serving a peft LoRA adapter folder; raises ValueError when the
@@ -112,13 +120,33 @@ class VllmEngine:
         ids = self._adapters
         ids.setdefault(name, len(ids) + 1)  # vLLM wants a stable positive int per adapter
         view = VllmEngine(
-            self.llm, self.sampling, self.lora_request, Adapter(name, Path(path), ids[name])
+            self.llm,
+            self.sampling,
+            self.lora_request,
+            Adapter(name, Path(path), ids[name]),
+            structured=self.structured,
         )
         view.lora_rank, view._adapters = self.lora_rank, ids
         return view
 
     def describe(self) -> dict[str, Any]:
         return {"engine": self.name, "adapter": self.adapter.name if self.adapter else None}
+
+    def constrains(self, shape: Any) -> bool:
+        """Whether this vLLM can decode under a shape (it has a structured-outputs API)."""
+        return self.structured is not None
+
+    def _structured_kwargs(self, shape: Any) -> dict[str, Any]:
+        """SamplingParams keywords that decode under `shape` (models.constrain.OutputShape)."""
+        if shape is None or self.structured is None:
+            return {}
+        make, keyword = self.structured
+        spec = {"regex": shape.regex} if shape.kind == "regex" else {"json": shape.schema}
+        try:  # one-line JSON as in the training outputs, when they are written so
+            params = make(**spec, disable_any_whitespace=shape.layout is not None)
+        except TypeError:  # a vLLM without the option
+            params = make(**spec)
+        return {keyword: params}
 
     def generate(
         self,
@@ -127,9 +155,11 @@ class VllmEngine:
         stop: Sequence[str],
         stop_ids: Sequence[int],
         on_batch: Callable[[int], None] | None = None,
+        constraint: Any = None,
     ) -> list[Generation]:
         """Greedy continuations of token-id prompts, in order. vLLM batches them itself
-        (continuous batching), so there is no batch size here."""
+        (continuous batching), so there is no batch size here. `constraint`: a
+        models.constrain.OutputShape every answer is decoded under."""
         if not prompts:
             return []
         params = self.sampling(
@@ -138,6 +168,7 @@ class VllmEngine:
             stop=list(stop) or None,
             stop_token_ids=list(stop_ids) or None,
             skip_special_tokens=True,
+            **self._structured_kwargs(constraint),
         )
         request = None
         if self.adapter is not None and self.lora_request is not None:
@@ -152,6 +183,24 @@ class VllmEngine:
         if on_batch:
             on_batch(len(prompts))
         return gens
+
+
+def _structured_api() -> tuple[Callable[..., Any], str] | None:
+    """vLLM's structured-outputs class and its SamplingParams keyword: StructuredOutputsParams
+    (`structured_outputs`) from vLLM 0.10.2, GuidedDecodingParams (`guided_decoding`) before;
+    None when neither exists."""
+    try:
+        from vllm.sampling_params import StructuredOutputsParams
+
+        return StructuredOutputsParams, "structured_outputs"
+    except ImportError:
+        pass
+    try:
+        from vllm.sampling_params import GuidedDecodingParams
+
+        return GuidedDecodingParams, "guided_decoding"
+    except ImportError:
+        return None
 
 
 def _generation(prompt: Sequence[int], output: Any) -> Generation:

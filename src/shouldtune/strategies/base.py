@@ -76,6 +76,22 @@ class RunContext:
         return self.task.config.generation
 
     @property
+    def output_shape(self) -> Any:
+        """The shape every answer should have (models.constrain.OutputShape), or None."""
+        if not hasattr(self, "_output_shape"):
+            from ..models.constrain import detect_shape
+
+            self._output_shape = detect_shape(self.task)
+        return self._output_shape
+
+    @property
+    def output_constraint(self) -> Any:
+        """The shape answers are decoded under: `output_shape`, unless task.yaml says
+        `constrained: false` (to measure how many answers break it without)."""
+        constrained = getattr(self.task.config, "constrained", True)
+        return self.output_shape if constrained else None
+
+    @property
     def labels(self) -> list[str] | None:
         """The label set when the task's outputs are labels (answers are ranked), else None."""
         if not hasattr(self, "_labels"):
@@ -204,12 +220,24 @@ def answer_all(model: Any, convos: list, ctx: RunContext) -> list[Generation]:
 
 def generate_answers(model: Any, convos: list, ctx: RunContext) -> list[Generation]:
     """The task's generation settings (token budget, batch size, stop strings) on any model:
-    the local one, a served backend, or a fine-tune being scored for its learning curve."""
+    the local one, a served backend, or a fine-tune being scored for its learning curve.
+    When the task's answers have a shape (models.constrain), they are decoded under it
+    unless task.yaml says `constrained: false`, and each answer's meta records whether it
+    has the shape (`valid_output`) and whether it was decoded under it (`constrained`)."""
     gen = ctx.generation
-    return model.generate(
+    constraint = ctx.output_constraint
+    gens = model.generate(
         convos,
         gen.max_new_tokens,
         gen.batch_size,
         on_batch=ctx.progress.advance,
         stop=getattr(gen, "stop", ()),
+        **({"constraint": constraint} if constraint is not None else {}),
     )
+    shape = ctx.output_shape
+    if shape is not None:
+        enforces = getattr(model, "constrains", lambda _shape: True)
+        applied = constraint is not None and enforces(constraint)
+        for g in gens:
+            g.meta.update(valid_output=shape.valid(g.text), constrained=applied)
+    return gens
