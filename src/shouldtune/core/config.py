@@ -83,6 +83,9 @@ class EvalConfig(Strict):
     latency_samples: int = Field(6, ge=1, le=1000)
     bootstrap_samples: int = Field(2000, ge=100, le=100_000)
     max_test: int | None = Field(None, ge=1)
+    # Label tasks: LLM strategies answer with the label set ranked by likelihood (the free
+    # generation kept as a view); false: free generation only.
+    label_ranking: bool = True
 
 
 class BackendConfig(Strict):

@@ -18,6 +18,7 @@ from .decision import (
     volume_segments,
     without_harms,
 )
+from .given import given_lines
 from .stats import CONFIDENCE
 from .types import Verdict
 from .verdict import (
@@ -109,6 +110,7 @@ def all_reasons(c: _Case, v: Verdict) -> list[str]:
         out += _no_llm_lines(c)
         out += _fine_tune_lines(c, v)
         out += [f["sentence"] for f in v.flips]
+    out += given_lines(c.results)
     out += _probe_lines(c, v)
     out += _evidence_lines(c)
     out += _metric_gap_lines(c)

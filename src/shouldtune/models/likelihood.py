@@ -82,6 +82,21 @@ def option_logprobs(
     prompt, the start of the reply the options complete (None: the reply is the option)."""
     if len(prompts) != len(options) or (stems is not None and len(stems) != len(prompts)):
         raise ValueError("one list of options (and one stem) per prompt is needed")
+    contexts, conts, sizes = _encode(lm, prompts, options, stems)
+    sums = _score(lm, contexts, conts, batch_size)
+    return [
+        [OptionScore(v, t, b) for v, (t, b) in zip(row, size, strict=True)]
+        for row, size in zip(sums, sizes, strict=True)
+    ]
+
+
+def _encode(
+    lm: Any,
+    prompts: Sequence[Messages],
+    options: Sequence[Sequence[str]],
+    stems: Sequence[str | None] | None,
+) -> tuple[list[list[int]], list[list[list[int]]], list[list[tuple[int, int]]]]:
+    """Per prompt: its context's ids, each option's continuation ids, and (tokens, bytes)."""
     stems = stems if stems is not None else [None] * len(prompts)
     contexts: list[list[int]] = []
     conts: list[list[list[int]]] = []
@@ -95,11 +110,7 @@ def option_logprobs(
         conts.append([cont for _, cont in pairs])
         sizes.append([(len(c), len(continuation(o, stem).encode("utf-8")))
                       for (_, c), o in zip(pairs, opts, strict=True)])  # fmt: skip
-    sums = _score(lm, contexts, conts, batch_size)
-    return [
-        [OptionScore(v, t, b) for v, (t, b) in zip(row, size, strict=True)]
-        for row, size in zip(sums, sizes, strict=True)
-    ]
+    return contexts, conts, sizes
 
 
 def _score(
@@ -232,3 +243,4 @@ class _Call:
             targets = torch.tensor(c[1:], dtype=torch.long)
             out.append(float(logp[row, : len(c) - 1].gather(-1, targets[:, None]).sum()))
         return out
+

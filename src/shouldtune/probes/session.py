@@ -17,10 +17,10 @@ from pathlib import Path
 from typing import Any
 
 from ..core.types import Task
+from ..models.likelihood import OptionScore, choose, option_logprobs
 from . import cache, metrics, slick
 from .datakind import data_kind
 from .items import KINDS, ProbeItem, probe_items
-from ..models.likelihood import OptionScore, choose, option_logprobs
 from .runner import CORRECT_AT, PROBE_INSTRUCTION, ModelOracle, answer_questions
 
 LIKELIHOOD_NORM = "bytes"  # lm-eval's acc_norm: log-likelihood divided by the option's bytes

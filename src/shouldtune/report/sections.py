@@ -12,6 +12,7 @@ from typing import Any
 from ..core.types import Traits
 from ..core.verdict import probe_is_harmful
 from .numbers import DASH, amount, count, finite, flops, num, percent, with_unit
+from .tuning import tuning_section
 
 CATEGORY_ORDER = ("HighlyKnown", "MaybeKnown", "WeaklyKnown", "Unknown")
 PROBE_ROWS = {
@@ -390,5 +391,6 @@ def all_sections(results: dict) -> dict[str, Any]:
     return {
         "cost": cost_section(results),
         "finetunes": finetune_sections(results),
+        "tuning": tuning_section(results),
         "hallucination": hallucination_section(results),
     }
