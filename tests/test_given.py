@@ -15,8 +15,14 @@ def result(name: str, details: dict) -> StrategyResult:
                           f"predictions/{name}.jsonl", [1.0, 0.0], details)  # fmt: skip
 
 
-SEARCH = {"candidates": 14, "dev_rows": 46, "row_evaluations": 230, "seconds": 35.4,
-          "chosen_label": "k = 16, selection = nearest, instruction = labels", "note": ""}  # fmt: skip
+SEARCH = {
+    "candidates": 14,
+    "dev_rows": 46,
+    "row_evaluations": 230,
+    "seconds": 35.4,
+    "chosen_label": "k = 16, selection = nearest, instruction = labels",
+    "note": "",
+}
 SWEEP = {"learning_rate_chosen": 0.006, "dev_examples": 46, "seconds": {"lr_sweep": 120.2},
          "lr_sweep": [{"learning_rate": r, "steps": 6} for r in (0.002, 0.006, 0.02)]}  # fmt: skip
 

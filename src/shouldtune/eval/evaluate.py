@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from ..core.types import StrategyResult, StrategyRun, Traits
+from ..models.constrain import shape_details  # no torch: shape facts only
 from ..strategies.answering import label_summary
 from ..strategies.base import RunContext
 from .measure import PeakRss, percentiles_ms
@@ -45,9 +46,11 @@ def evaluate(
     traits = traits or strategy.traits()
     new_tokens = sum(g.new_tokens for g in gens)
     labels = label_summary(gens)
+    shape = shape_details(ctx.output_shape, gens)
     details = {
         **details,
         **({"label_answers": labels} if labels else {}),
+        **({"output_shape": shape} if shape else {}),
         "prepare_seconds": round(prepare_s, 2),
         # Generated tokens per request, for the cost model's FLOPs and API prices.
         "new_tokens_mean": round(new_tokens / max(len(gens), 1), 2),

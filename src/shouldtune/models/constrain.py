@@ -374,7 +374,15 @@ def grammar_for(
     """The shape compiled for this tokenizer (cached: the same tokenizer object, model vocab
     size and stop tokens reuse it). InputError naming task.yaml and the key when xgrammar
     cannot compile what the task declared."""
-    import xgrammar as xgr
+    try:
+        import xgrammar as xgr
+    except ImportError:
+        raise InputError(
+            f"{shape.origin}: answers of this shape are decoded under it with xgrammar, which"
+            " is not installed: pip install 'shouldtune[structured]' (or set constrained: false"
+            " in task.yaml)",
+            shape.file,
+        ) from None
 
     tok_key = (id(tokenizer), int(vocab_size), tuple(sorted(stop_ids)))
     if tok_key not in _COMPILERS:

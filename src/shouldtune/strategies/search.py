@@ -99,19 +99,20 @@ def successive_halving(
     answer: Callable[[list[tuple[Candidate, Example]]], list[str]],
     score: Callable[[str, str], float],
 ) -> SearchResult:
-    """The best candidate on `dev` by successive halving. `answer(pairs)` answers each (candidate,
-    dev row) pair — in one batch, so rows of different prompts share the model's batches;
-    `score(predicted, expected)` is the task metric."""
+    """The best candidate on `dev` by successive halving. `answer(pairs)` answers (candidate, dev
+    row) pairs of one candidate at a time (mixing prompts in a batch would pad every row to the
+    longest prompt and lose the shared-prefix cache); `score(predicted, expected)` is the task
+    metric."""
     start = time.perf_counter()
     pool = [Searched(c) for c in unique(candidates)]
     rows = _first_rows(len(pool), len(dev))
     evaluations, alive = 0, pool
     while True:
-        todo = [(s, dev[i]) for s in alive for i in range(len(s.scores), rows)]
-        texts = answer([(s.candidate, ex) for s, ex in todo]) if todo else []
-        for (s, ex), text in zip(todo, texts, strict=True):
-            s.scores.append(score(text, ex.output))
-        evaluations += len(todo)
+        for s in alive:  # one call per prompt: its rows share a prefix and a length
+            todo = dev[len(s.scores) : rows]
+            texts = answer([(s.candidate, ex) for ex in todo]) if todo else []
+            s.scores += [score(text, ex.output) for ex, text in zip(todo, texts, strict=True)]
+            evaluations += len(todo)
         for s in alive:
             s.rounds += 1
         if len(alive) == 1 or rows >= len(dev):
