@@ -21,7 +21,8 @@ from . import search
 from .base import ChatStrategy, RunContext, answer_all
 from .base import Options as BaseOptions
 
-SEARCH_K = (2, 4, 8, 16, 32)
+# Shot counts searched by default; 32 can be added (search_k) where prefill is cheap (a GPU).
+SEARCH_K = (2, 4, 8, 16)
 
 
 class FewShotOptions(BaseOptions):

@@ -30,7 +30,7 @@ class RagOptions(BaseOptions):
     examples: int = Field(0, ge=0, le=16, description="worked examples from train, nearest first")
     search: bool = Field(True, description="choose top_k, examples and instruction on dev")
     search_top_k: list[int] = Field(default_factory=lambda: [1, 3, 5], max_length=8)
-    search_examples: list[int] = Field(default_factory=lambda: [0, 2, 4], max_length=8)
+    search_examples: list[int] = Field(default_factory=lambda: [0, 2], max_length=8)
 
 
 class Rag(ChatStrategy):
