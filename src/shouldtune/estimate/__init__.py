@@ -37,7 +37,23 @@ __all__ = ["Estimate", "Settings", "StrategyEstimate", "estimate_run", "plan_lin
 def workload_for(
     strategy: Any, task: Any, tok: Tokens, s: Settings, model_bytes: int
 ) -> Workload | FineTuneWork:
-    """The work of one planned strategy, by what it is (the contract has no workload hook)."""
+    """The work of one planned strategy, by what it is (the contract has no workload hook),
+    with the prompting strategies' search on dev."""
+    from ..strategies.few_shot import FewShot
+    from ..strategies.rag import Rag
+    from ..strategies.zero_shot import ZeroShot
+
+    work = _work(strategy, task, tok, s, model_bytes)
+    if isinstance(work, Workload) and isinstance(strategy, ZeroShot | FewShot | Rag):
+        from .search_work import search_job
+
+        return search_job(strategy, work, task, tok, s)
+    return work
+
+
+def _work(
+    strategy: Any, task: Any, tok: Tokens, s: Settings, model_bytes: int
+) -> Workload | FineTuneWork:
     from ..core.prompts import chat, few_shot
     from ..finetune.strategy import FineTuneStrategy
     from ..strategies.baseline import Baseline
@@ -139,7 +155,20 @@ def estimate_run(
     first_lm = _name(local[0]) if local else None
     estimate = combine(works, probes, speeds, skipped, served, first_lm)
     estimate.title = f"{task.name} on {model_name}"
+    estimate.assumptions.insert(0, _dev_line(task, settings.seed))
     return estimate
+
+
+def _dev_line(task: Any, seed: int) -> str:
+    """The one dev split, as the plan states it."""
+    from ..core.splits import DEV_FRACTION, dev_split
+
+    _, dev = dev_split(task.train, DEV_FRACTION, seed)
+    return (
+        f"every strategy tunes on one dev split: {len(dev)} of {len(task.train)} training rows"
+        f" (seed {seed}): the prompt search and the fine-tunes' sweep and early stopping; the"
+        " test set is read once, for the scores"
+    )
 
 
 def _name(work: Workload | FineTuneWork) -> str:

@@ -138,6 +138,18 @@ def _first_rows(n_candidates: int, n_dev: int) -> int:
     return min(n_dev, max(MIN_ROWS, math.ceil(n_dev / ETA ** (rounds - 1)) if rounds else n_dev))
 
 
+def halving_answers(n_candidates: int, n_dev: int) -> int:
+    """Dev answers `successive_halving` gives for this many candidates and dev rows (the plan's
+    estimate): each round's survivors answer up to the round's rows."""
+    alive, rows, total, done = n_candidates, _first_rows(n_candidates, n_dev), 0, 0
+    while alive:
+        total += alive * (rows - done)
+        if alive == 1 or rows >= n_dev:
+            return total
+        alive, done, rows = max(1, math.ceil(alive / ETA)), rows, min(n_dev, rows * ETA)
+    return total
+
+
 def not_searched(default: Candidate, why: str) -> SearchResult:
     return SearchResult(default, default, [Searched(default)], 0, 0, 0.0, why)
 
