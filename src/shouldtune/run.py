@@ -132,8 +132,9 @@ def run_task(task_dir: str | Path, opts: RunOptions) -> dict[str, Any]:
     cache = resume.RunCache(out_dir, identity, opts.progress)  # strategies an earlier try did
     started = time.perf_counter()
     executed = _execute(
-        the_plan, opts, model_name, model_dir, metric, work, backend, cache, engine=engine
-    )
+        the_plan, opts, model_name, model_dir, metric, work, backend, cache, engine=engine,
+        audit=audit.to_json(),
+    )  # fmt: skip
     record = RunRecord(
         task=task_info(task),
         test=list(task.test),
@@ -285,6 +286,7 @@ def _execute(
     backend: Any,
     cache: resume.RunCache,
     engine: str = "transformers",
+    audit: Any = None,
 ) -> Executed:
     from .eval.evaluate import evaluate
     from .eval.measure import with_gpu_peak
@@ -329,10 +331,32 @@ def _execute(
         runs.append(run)
         del strategy
         gc.collect()
+    if not opts.quick:
+        _more_seeds(runs, ctx, metric, audit, opts.seed)
     loaded = ctx.loaded_lm
     params = loaded.parameters if loaded is not None else cache.model_parameters
     cache.remember_parameters(params)
     return Executed(runs, knowledge, probes.describe() if probes else None, params)
+
+
+def _more_seeds(runs: list[StrategyRun], ctx: Any, metric: Metric, audit: Any, seed: int) -> None:
+    """Close calls (seeds.py): a fine-tune within its interval of the best alternative is
+    trained on more seeds; their test answers go into its details, scored with the rest."""
+    from . import seeds
+    from .core.scoring import TestSplit
+
+    task = ctx.task
+    split = TestSplit.from_audit(audit, len(task.test))
+    n = task.config.eval.bootstrap_samples
+    for name in seeds.close_calls(runs, task.test, metric, split, n, seed):
+        if name not in strategies.REGISTRY:
+            continue
+        run = next(r for r in runs if r.name == name)
+        strategy = strategies.create(name, task.config.options.get(name), str(task.root))
+        extra = [seed + i for i in range(1, seeds.EXTRA_SEEDS + 1)]
+        run.details["seeds"] = seeds.seed_answers(strategy, ctx, run, extra)
+        del strategy
+        gc.collect()
 
 
 def _dev_score(metric: Metric, predicted: str, expected: str) -> float:

@@ -6,7 +6,8 @@
    training answers.
 2. Leader: the most accurate of the rest.
 3. Acceptable: the rest whose paired CI against the leader does not show them worse by more
-   than `quality_margin` (margin 0: "not significantly worse").
+   than `quality_margin` (margin 0: "not significantly worse"), and those a fine-tune's other
+   seeds make equal: a lead that one seed in three reverses is not a lead, nor a deficit.
 4. Prefer acceptable strategies without a significant probe harm, when there is one.
 5. Choose the cheapest: with a stated volume, the lowest total cost over the horizon
    (training x (1 + changes over the horizon) + cost per request x volume x horizon); without
@@ -51,6 +52,7 @@ class Option:
     harms: tuple[str, ...] = ()  # significant probe harms, as phrases
     lookup_unseen: float | None = None  # a lookup's score on unseen-answer rows (else None)
     still_learning: bool = False
+    seed_scores: tuple[float, ...] = ()  # a fine-tune's scores on its other seeds (seeds.py)
 
     def one_off(self, needs: Needs) -> float:
         """Training over the horizon: the first run plus one per change of the task."""
@@ -152,7 +154,13 @@ def decide_steps(options: Sequence[Option], needs: Needs, pairs: Pairs) -> Decis
     leader = min(rest, key=_by_quality)
     d.leader = leader.name
     margin = needs.quality_margin
-    ok = [o for o in rest if o is leader or pairs.diff(leader.name, o.name).ci_low <= margin]
+    ok = [
+        o
+        for o in rest
+        if o is leader
+        or pairs.diff(leader.name, o.name).ci_low <= margin
+        or seeds_reverse(leader, o, margin)
+    ]
     d.acceptable = [o.name for o in ok]
     clean = [o for o in ok if not o.harms]
     pool = clean or ok
@@ -166,6 +174,15 @@ def decide_steps(options: Sequence[Option], needs: Needs, pairs: Pairs) -> Decis
         d.chosen = min(pool, key=no_volume_key).name
         d.order = "no training first, then cheaper training, then lower latency"
     return d
+
+
+def seeds_reverse(leader: Option, other: Option, margin: float = 0.0) -> bool:
+    """Another seed of the leader scores no better than `other` (within the margin), or
+    another seed of `other` scores at least the leader's: the gap is the seed's, not the
+    method's."""
+    if leader.seed_scores and min(leader.seed_scores) <= other.score + margin:
+        return True
+    return bool(other.seed_scores) and max(other.seed_scores) + margin >= leader.score
 
 
 def without_harms(options: Iterable[Option]) -> list[Option]:

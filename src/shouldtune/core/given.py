@@ -27,11 +27,23 @@ def _sweep_part(name: str, details: dict[str, Any]) -> str | None:
     sweep = details.get("lr_sweep") or []
     rate = f"learning rate {details['learning_rate_chosen']:g}"
     if not sweep:
-        return f"{name} no learning-rate sweep ({rate}; early stopping on dev)"
+        return f"{name} no learning-rate sweep ({rate}; early stopping on dev)" + _seeds(details)
     seconds = float((details.get("seconds") or {}).get("lr_sweep") or 0)
     return (
         f"{name} a learning-rate sweep over {len(sweep)} rates on"
-        f" {details.get('dev_examples')} dev rows ({rate}; {seconds:.0f} s)"
+        f" {details.get('dev_examples')} dev rows ({rate}; {seconds:.0f} s)" + _seeds(details)
+    )
+
+
+def _seeds(details: dict[str, Any]) -> str:
+    """Other seeds' scores, when a close call trained the fine-tune on more (seeds.py)."""
+    found = [s for s in details.get("seed_scores") or [] if isinstance(s, dict)]
+    if not found:
+        return ""
+    scores = ", ".join(f"{float(s['score']):.3f} (seed {s['seed']})" for s in found)
+    return (
+        f", retrained on {len(found)} more seeds as its lead or deficit was within its interval:"
+        f" {scores}; a gap one seed reverses counts as none"
     )
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from .cost import CostReport, Prices, cost_report, money
 from .decision import (
@@ -115,6 +116,19 @@ def option_for(r: StrategyResult, costs: CostReport, needs: Needs | None = None)
         harms=tuple(probe_harms(r, dedicated=bool(needs and needs.dedicated))),
         lookup_unseen=float(unseen["score"]) if lookup and unseen else None,
         still_learning=r.trains and still_learning(r.details.get("training")),
+        seed_scores=_seed_scores(r.details) if r.trains else (),
+    )
+
+
+def _seed_scores(details: Any) -> tuple[float, ...]:
+    """A fine-tune's scores on its other seeds (seeds.py), when it was trained on more."""
+    found = details.get("seed_scores") if isinstance(details, dict) else None
+    if not isinstance(found, list):
+        return ()
+    return tuple(
+        float(s["score"])
+        for s in found
+        if isinstance(s, dict) and isinstance(s.get("score"), int | float)
     )
 
 

@@ -108,7 +108,12 @@ class FineTuneStrategy(ChatStrategy):
         seed: int = 0,
     ) -> dict[str, Any]:
         """The learning curve's points scored with the task metric (their answers are cached),
-        plus the full-data point from the main run's scores."""
+        plus the full-data point from the main run's scores; other seeds' runs (seeds.py)
+        scored the same way."""
+        seeds = details.get("seeds")
+        if isinstance(seeds, list) and seeds and all("predictions" in s for s in seeds):
+            scored = [_seed_score(s, score) for s in seeds]  # answers stay in raw/ (rescore)
+            details = {k: v for k, v in details.items() if k != "seeds"} | {"seed_scores": scored}
         raw = details.get("learning_curve")
         if not isinstance(raw, list) or not raw or "predictions" not in raw[0]:
             return details
@@ -154,7 +159,8 @@ class FineTuneStrategy(ChatStrategy):
 
     def _data(self, ctx: RunContext) -> Data:
         opts = self.options
-        train_ex, dev_ex = common.dev_split(ctx.task.train, opts.dev_fraction, ctx.seed)
+        seed = ctx.seed if ctx.split_seed is None else ctx.split_seed  # seeds.py: same split
+        train_ex, dev_ex = common.dev_split(ctx.task.train, opts.dev_fraction, seed)
         return Data(
             train_ex,
             dev_ex,
@@ -257,6 +263,11 @@ class FineTuneStrategy(ChatStrategy):
         convos = [self.messages(ex, ctx) for ex in ctx.task.test]
         gens = answer_all(lm, convos, ctx)  # as the full-data point is: stop strings, ranking
         return [g.text for g in gens]
+
+
+def _seed_score(seed_run: dict[str, Any], score: Callable[[Sequence[str]], list[float]]) -> dict:
+    values = score(seed_run["predictions"])
+    return {"seed": seed_run["seed"], "score": round(sum(values) / max(len(values), 1), 4)}
 
 
 def deep_copy(base: torch.nn.Module) -> torch.nn.Module:

@@ -35,6 +35,7 @@ class RunContext:
     # True while the run times single requests: answer as served (no diagnostic views).
     serving: bool = False
     dev_fraction: float = DEV_FRACTION
+    split_seed: int | None = None  # the dev split's seed when it differs from `seed` (seeds.py)
     _lm: Any = None
     _embedder: Any = None
     _backend: Any = None
@@ -104,7 +105,8 @@ class RunContext:
         """(train, dev): the one seeded split of the training rows that every strategy tunes
         on — the fine-tunes' sweep and early stopping, the prompts' search. The test set is
         never used to choose."""
-        return dev_split(self.task.train, self.dev_fraction, self.seed)
+        seed = self.seed if self.split_seed is None else self.split_seed
+        return dev_split(self.task.train, self.dev_fraction, seed)
 
 
 class Strategy(ABC):
