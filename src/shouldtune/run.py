@@ -87,6 +87,15 @@ def plan(task: Task, only: list[str] | None, candidates: list[str] | None = None
     return Plan(task, chosen, skipped)
 
 
+def quick_test(task: Task, seed: int) -> list:
+    """--quick's test rows: a seeded sample, stratified by label for a label task."""
+    from .audit.labels import is_label_like
+    from .core.splits import quick_sample
+
+    by_label = bool(task.train) and is_label_like(task.train)
+    return quick_sample(task.test, QUICK_MAX_TEST, seed, by_label)
+
+
 def default_out_dir(task: Task) -> Path:
     stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
     return Path("runs") / f"{task.name}-{stamp}"
@@ -97,7 +106,7 @@ def run_task(task_dir: str | Path, opts: RunOptions) -> dict[str, Any]:
     task = load_task(task_dir)
     check_run_paths(task, opts)  # the output folder and the task's text, before any work
     if opts.quick:
-        task.test = task.test[:QUICK_MAX_TEST]
+        task.test = quick_test(task, opts.seed)
     the_plan = plan(task, opts.only, opts.candidates)
     metric = load_metric(task.metric, task.root)
     metric.preflight([ex.output for ex in task.test], [ex.source for ex in task.test])

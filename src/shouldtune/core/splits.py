@@ -21,3 +21,31 @@ def dev_split(
     if n_dev == 0 or len(shuffled) - n_dev < 2:
         return shuffled, []
     return shuffled[n_dev:], shuffled[:n_dev]
+
+
+def quick_sample(
+    test: Sequence[Example], n: int, seed: int, by_label: bool = False
+) -> list[Example]:
+    """`--quick`'s test rows: a seeded sample, not the file's head (a file may list its repeated
+    or easiest rows first); for a label task stratified by label (labels in turn, each label's
+    rows shuffled), so every label is drawn before any twice. File order is kept."""
+    if len(test) <= n:
+        return list(test)
+    rng = random.Random(seed)
+    if not by_label:
+        return [test[i] for i in sorted(rng.sample(range(len(test)), n))]
+    groups: dict[str, list[int]] = {}
+    for i, ex in enumerate(test):
+        groups.setdefault(ex.output.strip(), []).append(i)
+    order = sorted(groups)
+    rng.shuffle(order)
+    for rows in groups.values():
+        rng.shuffle(rows)
+    chosen: list[int] = []
+    depth = 0
+    while len(chosen) < n:
+        for label in order:
+            if depth < len(groups[label]) and len(chosen) < n:
+                chosen.append(groups[label][depth])
+        depth += 1
+    return [test[i] for i in sorted(chosen)]
