@@ -20,7 +20,8 @@ from .measure import PeakRss, percentiles_ms
 def evaluate(
     strategy: Any, ctx: RunContext, latency_samples: int, traits: Traits | None = None
 ) -> StrategyRun:
-    """prepare (timed) -> batched predictions on the test set -> single-request latency."""
+    """prepare (timed) -> batched predictions on the test set -> one untimed warm-up request
+    -> single-request latency."""
     test = ctx.task.test
     with PeakRss() as rss:
         ctx.progress.stage(strategy.name, "preparing")
@@ -36,6 +37,9 @@ def evaluate(
         latencies = []
         ctx.serving = True  # answered as served: no diagnostic views (the free-text view)
         try:
+            if test and latency_samples:
+                strategy.predict([test[0]], ctx)  # warm-up, not timed: a cold first request
+                # (lazy loads, allocator growth) is not what serving costs
             for example in test[:latency_samples]:
                 t0 = time.perf_counter()
                 strategy.predict([example], ctx)
