@@ -126,14 +126,14 @@ def test_workload_counts_match_the_plan(make_task_dir, tiny_model_dir):
     assert est.skipped == [("rag", "no docs/ folder with .md or .txt files")]
     assert [p for p, _ in est.phases()] == ["setup", *names, "verdict"]
     zero = est.strategies[1]
-    assert zero.requests == 6 + 2  # the test set, then two latency samples
-    assert zero.new_tokens == 8 * 7  # every answer assumed to run to max_new_tokens
+    assert zero.requests == 6 + 1 + 2  # the test set, a warm-up, then two latency samples
+    assert zero.new_tokens == 9 * 7  # every answer assumed to run to max_new_tokens
     assert set(zero.seconds) == {"loading the model", "test set", "latency"}  # first LLM user
     assert est.setup == {}  # no SliCK: nothing loads the model before zero_shot
     few = est.strategies[2]  # shown demonstrations, it answers as long as they do
     tok = AutoTokenizer.from_pretrained(tiny_model_dir)
     longest = max(len(tok(ex.output, add_special_tokens=False)["input_ids"]) for ex in task.train)
-    assert few.new_tokens == 8 * min(longest + 1, 7) < zero.new_tokens
+    assert few.new_tokens == 9 * min(longest + 1, 7) < zero.new_tokens
     lora = est.strategies[3]
     # 16 training rows in batches of 4, 2 epochs: 8 batches; each of 5 sweep rates trains a
     # quarter of them (2, under sweep_max_steps 3) and the winner goes on to train all 8;
@@ -189,7 +189,7 @@ def test_probes_and_slick_are_counted_from_the_sessions_own_items(make_task_dir,
     lora = est.strategies[3]
     assert lora.seconds["probes"] > 0
     # quick probes: 5 items of each kind, asked of the base model and of the tuned one
-    assert lora.requests == 6 + 2 + 6 + 2 * 15
+    assert lora.requests == 6 + 1 + 2 + 6 + 2 * 15
 
 
 def test_served_prompting_is_not_estimated(make_task_dir, tiny_model_dir):

@@ -152,8 +152,10 @@ def lengths_job(
 
 
 def singles(label: str, job: GenJob, lengths: Sequence[int], steps: int) -> GenJob:
-    """Single-request latency samples: batch 1 each, reusing the test pass's kept prefix."""
-    batches = [(1, max(n - job.prefix, 1)) for n in lengths]
+    """Single-request latency samples: batch 1 each, reusing the test pass's kept prefix,
+    after one untimed warm-up request (eval/evaluate.py)."""
+    warm = list(lengths[:1])
+    batches = [(1, max(n - job.prefix, 1)) for n in warm + list(lengths)]
     return GenJob(label, batches, 0, steps, single=True)
 
 
