@@ -61,6 +61,9 @@ def _per_day(v: float) -> str:
 def headline(c: _Case, v: Verdict) -> str:
     prefix = "Indicative (--quick): " if v.indicative else ""
     if v.recommended is None:
+        blocked = needs_blocked(c)
+        if blocked:
+            return prefix + f"No recommendation: no usable strategy meets your {_needs_words(c)}"
         return prefix + "No recommendation yet: no strategy is usable"
     chosen = c.named[v.recommended]
     if v.fine_tune is True:
@@ -97,7 +100,16 @@ def all_reasons(c: _Case, v: Verdict) -> list[str]:
             " sweep) is a first look; run without --quick before you decide."
         )
     out += _ruled_out_lines(c)
-    if v.recommended is None:
+    if v.recommended is None and needs_blocked(c):
+        out.append(
+            "No recommendation: every usable strategy breaks a need — "
+            + "; ".join(f"{o.name}: {', '.join(hard_reasons(o, c.needs))}"
+                        for o in needs_blocked(c))  # fmt: skip
+            + ". Next: "
+            + "; ".join(v.next_steps)
+            + "."
+        )
+    elif v.recommended is None:
         out.append(
             "No recommendation: no strategy clears the usability floor"
             + (f" (min_quality {c.needs.min_quality:.3f})" if c.needs.min_quality else "")
@@ -616,11 +628,45 @@ def _significantly_worse(c: _Case) -> str:
 # --- next steps and the needs table ---------------------------------------------------------
 
 
+def needs_blocked(c: _Case) -> list[Option]:
+    """Usable strategies a hard need (latency budget, self-hosting) rules out, when nothing is
+    recommended: then the needs decided, not the quality."""
+    return [o for o in c.options if not quality_reasons(o, c.needs) and hard_reasons(o, c.needs)]
+
+
+def _needs_words(c: _Case) -> str:
+    blocked = needs_blocked(c)
+    words = []
+    if c.needs.latency_p95_ms is not None and any(o.p95_ms > c.needs.latency_p95_ms
+                                                  for o in blocked):  # fmt: skip
+        words.append(f"latency budget (p95 {c.needs.latency_p95_ms:,.0f} ms)")
+    if c.needs.self_hosted and any(o.hosted for o in blocked):
+        words.append("self-hosting need")
+    return " and ".join(words) or "needs"
+
+
+def _need_steps(c: _Case) -> list[str]:
+    """What would meet the need that ruled out every usable strategy."""
+    blocked, steps = needs_blocked(c), []
+    budget = c.needs.latency_p95_ms
+    slow = [o for o in blocked if budget is not None and o.p95_ms > budget]
+    if slow:
+        fastest = min(slow, key=lambda o: (o.p95_ms, o.name))
+        steps.append(
+            f"raise the p95 budget to at least {fastest.p95_ms:,.0f} ms ({fastest.name}, the"
+            " fastest usable strategy), or make it faster: a GPU, a serving engine"
+            " (--engine vllm), or a shorter prompt"
+        )
+    if c.needs.self_hosted and any(o.hosted for o in blocked):
+        steps.append("allow a hosted model (--hosted-ok), or serve that model on this machine")
+    return steps
+
+
 def next_steps(c: _Case, v: Verdict) -> list[str]:
     """Ranked from the run's own evidence; only when the verdict is not a decision."""
     if v.recommended is not None and v.fine_tune is not None:
         return []
-    steps = []
+    steps = _need_steps(c) if v.recommended is None else []
     if c.evidence.quick:
         steps.append("run without --quick (every test row, full training, learning-rate sweep)")
     for o in c.options:
@@ -633,7 +679,7 @@ def next_steps(c: _Case, v: Verdict) -> list[str]:
         trend = r.details.get("learning_curve_trend") if isinstance(r.details, dict) else None
         if r.trains and trend in ("rising", "probably_rising"):
             steps.append(f"add training data: {r.name}'s learning curve is still rising")
-    if v.recommended is None:
+    if v.recommended is None and not needs_blocked(c):
         steps.append(
             "try a larger model (--model PATH), somebody else's fine-tune (--candidate), or a"
             " served model (--backend-url)"
