@@ -11,6 +11,7 @@ a served request (the latency samples) costs what serving the ranking costs.
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Sequence
 from typing import Any
 
@@ -89,16 +90,22 @@ def with_free_view(ranked: list[Generation], free: list[Generation], labels: set
     return out
 
 
-def answer(model: Any, convos: list, ctx: Any, generate: Any) -> list[Generation]:
+def answer(
+    model: Any, convos: list, ctx: Any, generate: Any, views: bool = True
+) -> list[Generation]:
     """The strategy's answers: `generate(model, convos, ctx)` for free text; for a label task
-    on a local model, the ranked label (with the free text as a view outside serving)."""
+    on a local model, the ranked label (with the free text as a view, unless serving or
+    `views` is off: the prompt search needs the answers only)."""
     labels = ctx.labels
     if not labels or not can_rank(model) or not convos:
         return generate(model, convos, ctx)
     ranked = rank_labels(model, convos, labels)
-    if ctx.serving:
+    if ctx.serving or not views:
         return ranked
-    return with_free_view(ranked, generate(model, convos, ctx), set(labels))
+    started = time.perf_counter()
+    free = generate(model, convos, ctx)
+    ctx.view_seconds += time.perf_counter() - started
+    return with_free_view(ranked, free, set(labels))
 
 
 def label_summary(gens: Sequence[Generation]) -> dict[str, Any] | None:

@@ -34,6 +34,9 @@ class RunContext:
     score_row: Callable[[str, str], float] | None = None
     # True while the run times single requests: answer as served (no diagnostic views).
     serving: bool = False
+    # Seconds spent on diagnostic views (a label task's free generation): not what serving
+    # costs, so the run takes them out of the measured evaluation time.
+    view_seconds: float = 0.0
     dev_fraction: float = DEV_FRACTION
     split_seed: int | None = None  # the dev split's seed when it differs from `seed` (seeds.py)
     _lm: Any = None
@@ -213,11 +216,14 @@ class ChatStrategy(Strategy):
         return answer_all(self.model(ctx), convos, ctx)
 
 
-def answer_all(model: Any, convos: list, ctx: RunContext) -> list[Generation]:
-    """Free generation, or for a label task the ranked label set (strategies/answering.py)."""
+def answer_all(
+    model: Any, convos: list, ctx: RunContext, views: bool = True
+) -> list[Generation]:
+    """Free generation, or for a label task the ranked label set (strategies/answering.py);
+    `views`: also the diagnostic free-text view of a ranked answer (off while searching)."""
     from .answering import answer
 
-    return answer(model, convos, ctx, generate_answers)
+    return answer(model, convos, ctx, generate_answers, views)
 
 
 def generate_answers(model: Any, convos: list, ctx: RunContext) -> list[Generation]:

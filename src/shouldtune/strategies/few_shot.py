@@ -99,7 +99,7 @@ class FewShot(ChatStrategy):
 
     def _answer(self, pairs: list[tuple[search.Candidate, Example]], ctx: RunContext) -> list[str]:
         convos = [self._messages(ex, ctx, c) for c, ex in pairs]
-        return [g.text for g in answer_all(self.model(ctx), convos, ctx)]
+        return [g.text for g in answer_all(self.model(ctx), convos, ctx, views=False)]
 
     # ---- demonstrations ----------------------------------------------------------------
 

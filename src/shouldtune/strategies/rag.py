@@ -105,7 +105,7 @@ class Rag(ChatStrategy):
         convos = [
             self._messages(ex, ctx, self.context(ex.input, c.get("top_k")), c) for c, ex in pairs
         ]
-        return [g.text for g in answer_all(self.model(ctx), convos, ctx)]
+        return [g.text for g in answer_all(self.model(ctx), convos, ctx, views=False)]
 
     def context(self, question: str, top_k: int | None = None) -> str:
         if self.index is None:

@@ -45,7 +45,7 @@ class ZeroShot(ChatStrategy):
 
     def _answer(self, pairs: list[tuple[search.Candidate, Example]], ctx: RunContext) -> list[str]:
         convos = [self._messages(ex, ctx, c) for c, ex in pairs]
-        return [g.text for g in answer_all(self.model(ctx), convos, ctx)]
+        return [g.text for g in answer_all(self.model(ctx), convos, ctx, views=False)]
 
     def messages(self, example: Example, ctx: RunContext) -> list[dict[str, str]]:
         return self._messages(example, ctx, self.config)
