@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import random
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
+from typing import TypeVar
 
 from .types import Example
+
+T = TypeVar("T")
 
 DEV_FRACTION = 0.1  # the share of train every strategy tunes on (fine-tunes: dev_fraction)
 
@@ -34,18 +37,27 @@ def quick_sample(
     rng = random.Random(seed)
     if not by_label:
         return [test[i] for i in sorted(rng.sample(range(len(test)), n))]
-    groups: dict[str, list[int]] = {}
-    for i, ex in enumerate(test):
-        groups.setdefault(ex.output.strip(), []).append(i)
+    chosen = stratified(range(len(test)), lambda i: test[i].output.strip(), n, rng)
+    return [test[i] for i in sorted(chosen)]
+
+
+def stratified(
+    items: Iterable[T], label: Callable[[T], str], n: int, rng: random.Random
+) -> list[T]:
+    """n items drawn label by label in turn (labels and each label's items in a seeded order),
+    so every label is drawn before any is drawn twice."""
+    groups: dict[str, list[T]] = {}
+    for item in items:
+        groups.setdefault(label(item), []).append(item)
     order = sorted(groups)
     rng.shuffle(order)
     for rows in groups.values():
         rng.shuffle(rows)
-    chosen: list[int] = []
+    chosen: list[T] = []
     depth = 0
-    while len(chosen) < n:
-        for label in order:
-            if depth < len(groups[label]) and len(chosen) < n:
-                chosen.append(groups[label][depth])
+    while len(chosen) < n and depth < max((len(g) for g in groups.values()), default=0):
+        for key in order:
+            if depth < len(groups[key]) and len(chosen) < n:
+                chosen.append(groups[key][depth])
         depth += 1
-    return [test[i] for i in sorted(chosen)]
+    return chosen

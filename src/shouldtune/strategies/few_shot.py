@@ -8,7 +8,6 @@ demonstrations then come from the training part of the split, as the fine-tunes 
 from __future__ import annotations
 
 import random
-from collections import defaultdict
 from collections.abc import Sequence
 from typing import Any, Literal
 
@@ -16,6 +15,7 @@ import numpy as np
 from pydantic import Field
 
 from ..core import prompts
+from ..core.splits import stratified
 from ..core.types import Example, Kind, Task
 from . import search
 from .base import ChatStrategy, RunContext, answer_all
@@ -149,20 +149,7 @@ def _fixed_shots(train: list[Example], k: int, selection: str, seed: int) -> lis
     rng = random.Random(seed)
     if selection != "balanced":
         return rng.sample(train, k)
-    by_label: dict[str, list[Example]] = defaultdict(list)
-    for ex in train:
-        by_label[ex.output.strip()].append(ex)
-    labels = sorted(by_label)
-    rng.shuffle(labels)
-    for rows in by_label.values():
-        rng.shuffle(rows)
-    shots: list[Example] = []
-    depth = 0
-    while len(shots) < k:
-        for label in labels:
-            if depth < len(by_label[label]) and len(shots) < k:
-                shots.append(by_label[label][depth])
-        depth += 1
+    shots = stratified(train, lambda ex: ex.output.strip(), k, rng)
     rng.shuffle(shots)
     return shots
 
