@@ -22,7 +22,7 @@ def _dicts(value: Any) -> list[dict]:
 def tuning_section(results: dict) -> dict[str, Any] | None:
     """One summary row per strategy that was tuned (or could have been), the prompt searches'
     tables, and the label-answer counts."""
-    rows, searches, labels = [], [], []
+    rows, searches, labels, shapes = [], [], [], []
     for s in _dicts(results.get("strategies")):
         name, details = str(s.get("name", "?")), _dict(s.get("details"))
         row = _search_row(name, details) or _sweep_row(name, details)
@@ -31,6 +31,15 @@ def tuning_section(results: dict) -> dict[str, Any] | None:
         table = _search_table(details)
         if table:
             searches.append({"name": name, "rows": table})
+        shape = _dict(details.get("output_shape"))
+        if shape:
+            shapes.append(
+                {
+                    "name": name,
+                    "constrained": "yes" if shape.get("constrained") else "no",
+                    "invalid": f"{count(shape.get('invalid'))} of {count(shape.get('of'))}",
+                }
+            )
         answered = _dict(details.get("label_answers"))
         if answered:
             labels.append(
@@ -41,9 +50,9 @@ def tuning_section(results: dict) -> dict[str, Any] | None:
                     f"{count(answered.get('free_checked'))}",
                 }
             )
-    if not rows and not labels:
+    if not rows and not labels and not shapes:
         return None
-    return {"rows": rows, "searches": searches, "labels": labels}
+    return {"rows": rows, "searches": searches, "labels": labels, "shapes": shapes}
 
 
 def _search_row(name: str, details: dict) -> dict[str, str] | None:
