@@ -230,7 +230,8 @@ def test_older_results_render_without_the_sections(results: dict) -> None:
         assert not [h for h in HEADINGS if h in md]
         assert not [a for a in HTML_IDS if a in page]
         assert "## Strategies" in md and "## Setup" in md
-        assert all_sections(r) == {"cost": None, "finetunes": [], "hallucination": None}
+        assert all_sections(r) == {"cost": None, "finetunes": [], "hallucination": None,
+                                   "tuning": None}  # fmt: skip
 
 
 def test_each_section_appears_alone(results: dict) -> None:
