@@ -14,7 +14,7 @@ def candidates_of(strategy: Any, task: Any, labels: list[str] | None) -> list[di
     """The candidates' sizes the search would try: shot counts (few-shot), top_k and worked
     examples (rag), one entry per instruction variant and selection."""
     opts = strategy.options
-    variants = len(search.instruction_variants(task, labels))
+    variants = len(search.instruction_variants(task, labels, ranked=True))  # a local model
     if hasattr(opts, "search_k"):
         ks = dict.fromkeys([opts.k, *[k for k in opts.search_k if 0 < k <= len(task.train)]])
         selections = 2 if labels else 1

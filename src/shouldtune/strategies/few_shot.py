@@ -18,6 +18,7 @@ from ..core import prompts
 from ..core.splits import stratified
 from ..core.types import Example, Kind, Task
 from . import search
+from .answering import can_rank
 from .base import ChatStrategy, RunContext, answer_all
 from .base import Options as BaseOptions
 
@@ -75,7 +76,9 @@ class FewShot(ChatStrategy):
         )
 
     def prepare(self, ctx: RunContext) -> dict[str, Any]:
-        self._instructions = search.instruction_variants(ctx.task, ctx.labels)
+        self._instructions = search.instruction_variants(
+            ctx.task, ctx.labels, bool(ctx.labels) and can_rank(self.model(ctx))
+        )
         train, dev = ctx.dev_split()
         why_not = search.skip_reason(ctx, dev, self.options.search)
         self._use_pool(ctx, ctx.task.train if why_not else train)

@@ -105,6 +105,8 @@ def successive_halving(
     metric."""
     start = time.perf_counter()
     pool = [Searched(c) for c in unique(candidates)]
+    if len(pool) == 1:
+        return not_searched(pool[0].candidate, "one candidate: nothing to choose")
     rows = _first_rows(len(pool), len(dev))
     evaluations, alive = 0, pool
     while True:
@@ -141,6 +143,8 @@ def _first_rows(n_candidates: int, n_dev: int) -> int:
 def halving_answers(n_candidates: int, n_dev: int) -> int:
     """Dev answers `successive_halving` gives for this many candidates and dev rows (the plan's
     estimate): each round's survivors answer up to the round's rows."""
+    if n_candidates <= 1:
+        return 0
     alive, rows, total, done = n_candidates, _first_rows(n_candidates, n_dev), 0, 0
     while alive:
         total += alive * (rows - done)
@@ -170,11 +174,17 @@ def skip_reason(ctx: Any, dev: Sequence[Example], enabled: bool) -> str | None:
 # ---- instruction variants, derived from the data without an LLM ----------------------------
 
 
-def instruction_variants(task: Task, labels: Sequence[str] | None) -> dict[str, str]:
+def instruction_variants(
+    task: Task, labels: Sequence[str] | None, ranked: bool = False
+) -> dict[str, str]:
     """The task's own instruction, plus variants that state the answer's form: the label
-    list (label tasks) or the output format with examples from train (other tasks)."""
+    list (label tasks whose answers are not ranked from the labels: ranking already answers
+    from the set, and 77 labels would double the prompt) or the output format with examples
+    from train (other tasks)."""
     own = task.instruction.strip()
     variants = {"task": own}
+    if labels and ranked:
+        return variants
     if labels:
         variants["labels"] = (
             f"{own}\nAnswer with exactly one of these labels and nothing else: "

@@ -11,6 +11,7 @@ from pydantic import Field
 from ..core.prompts import chat
 from ..core.types import Example, Kind
 from . import search
+from .answering import can_rank
 from .base import ChatStrategy, Options, RunContext, answer_all
 
 
@@ -30,7 +31,9 @@ class ZeroShot(ChatStrategy):
         self._instructions: dict[str, str] = {}
 
     def prepare(self, ctx: RunContext) -> dict[str, Any]:
-        self._instructions = search.instruction_variants(ctx.task, ctx.labels)
+        self._instructions = search.instruction_variants(
+            ctx.task, ctx.labels, bool(ctx.labels) and can_rank(self.model(ctx))
+        )
         _, dev = ctx.dev_split()
         why_not = search.skip_reason(ctx, dev, self.options.search)
         if why_not:
