@@ -41,10 +41,11 @@ class Recorder:
     name = "lora"
 
     def __init__(self) -> None:
-        self.options, self.calls, self.tuned = Opts(), [], None
+        self.options, self.calls, self.tuned, self.folders = Opts(), [], None, []
 
     def prepare(self, ctx):
         self.calls.append((ctx.seed, ctx.split_seed, ctx.dev_split()[1], self.options))
+        self.folders.append(ctx.work_dir)
         return {}
 
     def predict(self, examples, ctx):
@@ -56,7 +57,7 @@ def test_seeds_retrain_with_the_chosen_rate_on_the_same_dev_split(make_task_dir)
 
     rows = [{"input": f"q{i}", "output": "a"} for i in range(30)]
     task = load_task(make_task_dir(rows, rows[:4]))
-    ctx = RunContext(task=task, seed=7)
+    ctx = RunContext(task=task, seed=7, work_dir=task.root / "run")
     strategy = Recorder()
     first = run("lora", 1, True)
     first.details["learning_rate_chosen"] = 0.003
@@ -67,6 +68,8 @@ def test_seeds_retrain_with_the_chosen_rate_on_the_same_dev_split(make_task_dir)
     for (seed, split_seed, seed_dev, opts), want in zip(strategy.calls, (8, 9), strict=True):
         assert (seed, split_seed, seed_dev) == (want, 7, dev)
         assert (opts.learning_rate, opts.lr_sweep, opts.learning_curve) == (0.003, False, False)
+    # Each seed trains in a folder of its own: the run's saved weights stay the first seed's.
+    assert ctx.work_dir not in strategy.folders and len(set(strategy.folders)) == 2
 
 
 def test_seed_answers_become_seed_scores_and_leave_the_scored_details():

@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import dataclasses
 import gc
+import tempfile
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 from .core.metrics import Metric
@@ -63,11 +65,15 @@ def seed_answers(strategy: Any, ctx: Any, run: StrategyRun, seeds: Sequence[int]
     strategy.options = strategy.options.model_copy(update=update)
     out = []
     for s in seeds:
-        seeded = dataclasses.replace(ctx, seed=s, split_seed=ctx.seed, checkpoint_dir=None)
-        ctx.progress.stage(strategy.name, f"seed {s}")
-        strategy.prepare(seeded)
-        answers = strategy.predict(list(ctx.task.test), seeded)
-        out.append({"seed": s, "predictions": [g.text for g in answers]})
-        strategy.tuned = None
-        gc.collect()
+        # Its own work folder: the run's saved weights (export, probes) stay the first seed's.
+        with tempfile.TemporaryDirectory(prefix=f"shouldtune-seed{s}-") as tmp:
+            seeded = dataclasses.replace(
+                ctx, seed=s, split_seed=ctx.seed, checkpoint_dir=None, work_dir=Path(tmp)
+            )
+            ctx.progress.stage(strategy.name, f"seed {s}")
+            strategy.prepare(seeded)
+            answers = strategy.predict(list(ctx.task.test), seeded)
+            out.append({"seed": s, "predictions": [g.text for g in answers]})
+            strategy.tuned = None
+            gc.collect()
     return out

@@ -24,7 +24,7 @@ import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
-from ..core.fileio import atomic_write_json
+from ..core.fileio import atomic_write_text
 
 MANIFEST = "checkpoint.json"
 FORMAT = 1
@@ -127,7 +127,9 @@ class Checkpoints:
         save_file(tensors, str(tmp))
         tmp.replace(self.folder / name)
         manifest = {"format": FORMAT, "position": position, "tensors": name, "state": packed}
-        atomic_write_json(self.folder / MANIFEST, manifest)
+        # Internal state, read back only here: plain json keeps an early stopper's "no best
+        # yet" (inf), which results files write as null.
+        atomic_write_text(self.folder / MANIFEST, json.dumps(manifest) + "\n")
         for old in self.folder.glob("state-*.safetensors"):
             if old.name != name:
                 old.unlink(missing_ok=True)
