@@ -35,3 +35,15 @@ def test_the_best_candidate_on_dev_wins():
     result = search.successive_halving(cands, dev, answer, lambda p, e: float(p == e))
     assert result.chosen.get("k") == 8 and result.default.get("k") == 4
     assert result.to_json()["table"][0]["chosen"] is True
+
+
+def test_the_grid_puts_the_configured_prompt_first_and_never_twice():
+    default = search.Candidate.of(k=4, selection="random", instruction="task")
+    grid = search.grid(default, {"k": [4, 2], "selection": ["random"], "instruction": ["task",
+                                                                                      "format"]})
+    assert grid[0] == default and len(grid) == len(set(grid)) == 4
+    assert [c.label for c in grid[1:]] == [
+        "k = 2, selection = random, instruction = task",
+        "k = 4, selection = random, instruction = format",
+        "k = 2, selection = random, instruction = format",
+    ]

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..core.splits import dev_split
+from ..core.splits import DEV_FRACTION, dev_split
 from ..strategies import search
 from .workload import GenJob, Settings, Tokens, Workload, demo_turn_tokens, lengths_job
 
@@ -29,7 +29,7 @@ def candidates_of(strategy: Any, task: Any, labels: list[str] | None) -> list[di
 def search_job(strategy: Any, work: Workload, task: Any, tok: Tokens, s: Settings) -> Workload:
     """`work` plus its prompt search on dev, when the run would search."""
     opts = strategy.options
-    _, dev = dev_split(task.train, 0.1, s.seed)
+    _, dev = dev_split(task.train, DEV_FRACTION, s.seed)
     if s.quick or not getattr(opts, "search", False) or len(dev) < search.MIN_ROWS:
         return work
     from ..strategies.answering import label_set

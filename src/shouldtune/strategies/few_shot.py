@@ -65,15 +65,8 @@ class FewShot(ChatStrategy):
         selections = [self._default_selection()]
         if ctx.labels:
             selections.append("nearest-distinct" if self.options.selection == "knn" else "balanced")
-        return search.unique(
-            [self.config]
-            + [
-                search.Candidate.of(k=k, selection=sel, instruction=instr)
-                for instr in self._instructions
-                for sel in selections
-                for k in ks
-            ]
-        )
+        axes = {"k": ks, "selection": selections, "instruction": self._instructions}
+        return search.grid(self.config, axes)
 
     def prepare(self, ctx: RunContext) -> dict[str, Any]:
         self._instructions = search.instruction_variants(

@@ -94,15 +94,8 @@ class Rag(ChatStrategy):
         shots = dict.fromkeys([self.options.examples, *self.options.search_examples])
         if not self._train:
             shots = {0: None}
-        return search.unique(
-            [self.config]
-            + [
-                search.Candidate.of(top_k=k, examples=e, instruction=i)
-                for i in self._instructions
-                for e in shots
-                for k in top_ks
-            ]
-        )
+        axes = {"top_k": top_ks, "examples": shots, "instruction": self._instructions}
+        return search.grid(self.config, axes)
 
     def _answer(self, pairs: list[tuple[search.Candidate, Example]], ctx: RunContext) -> list[str]:
         convos = [

@@ -11,9 +11,10 @@ so the search changes a prompt only when another scored strictly better on dev.
 
 from __future__ import annotations
 
+import itertools
 import math
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -91,6 +92,15 @@ class SearchResult:
 
 def unique(candidates: Sequence[Candidate]) -> list[Candidate]:
     return list(dict.fromkeys(candidates))
+
+
+def grid(default: Candidate, axes: dict[str, Iterable[Any]]) -> list[Candidate]:
+    """The configured candidate first, then every combination of `axes` (in display order; the
+    first axis varies fastest), without repeats."""
+    names = list(axes)
+    combos = itertools.product(*(list(axes[n]) for n in reversed(names)))
+    made = [Candidate(tuple(zip(names, reversed(c), strict=True))) for c in combos]
+    return unique([default, *made])
 
 
 def successive_halving(
