@@ -219,7 +219,11 @@ def test_label_tasks_answer_from_the_label_set_with_the_free_text_as_a_view(
     assert ctx.labels == sorted(LABELS)
     strategy = strategies.create("zero_shot")
     strategy.prepare(ctx)
+    counted = []
+    ctx.progress = type("P", (), {"advance": lambda self, n=1: counted.append(n),
+                                  "stage": lambda *a, **k: None, "log": lambda *a: None})()
     gens = strategy.predict(task.test, ctx)
+    assert sum(counted) == len(task.test)  # each row counted once: ranked, not again as a view
     assert all(g.text in LABELS and g.meta["ranked"] for g in gens)
     free = [g.meta["free_text"] for g in gens]
     summary = label_summary(gens)

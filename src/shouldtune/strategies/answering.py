@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from ..core.types import Generation, Task
+from ..progress import NullProgress
 
 # Prompts per ranking pass: each of their options holds a copy of the prompt's cache, so
 # one prompt at a time was the fastest on a 2-core CPU (77 labels).
@@ -100,10 +101,17 @@ def answer(
     if not labels or not can_rank(model) or not convos:
         return generate(model, convos, ctx)
     ranked = rank_labels(model, convos, labels)
-    if ctx.serving or not views:
+    if ctx.serving:  # the latency loop counts its own requests
         return ranked
-    started = time.perf_counter()
-    free = generate(model, convos, ctx)
+    ctx.progress.advance(len(convos))
+    if not views:
+        return ranked
+    started, progress = time.perf_counter(), ctx.progress
+    ctx.progress = NullProgress()  # the rows were counted once, when ranked
+    try:
+        free = generate(model, convos, ctx)
+    finally:
+        ctx.progress = progress
     ctx.view_seconds += time.perf_counter() - started
     return with_free_view(ranked, free, set(labels))
 

@@ -79,9 +79,9 @@ class FewShot(ChatStrategy):
             result = search.not_searched(self.config, why_not)
         else:
             self._memo = True
-            result = search.successive_halving(
-                self.candidates(ctx, self._train), dev, lambda p: self._answer(p, ctx),
-                ctx.score_row,  # type: ignore[arg-type]
+            result = search.halve_on_dev(
+                ctx, self.name, self.candidates(ctx, self._train), dev,
+                lambda p: self._answer(p, ctx), ctx.score_row,  # type: ignore[arg-type]
             )  # fmt: skip
             self.config, self._memo, self._queries = result.chosen, False, {}
         k = min(int(self.config.get("k")), len(self._train))

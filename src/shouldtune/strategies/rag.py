@@ -73,9 +73,10 @@ class Rag(ChatStrategy):
             result = search.not_searched(self.config, why_not)
         else:
             self._memo = True
-            result = search.successive_halving(
-                self._candidates(), dev, lambda p: self._answer(p, ctx), ctx.score_row  # type: ignore[arg-type]
-            )
+            result = search.halve_on_dev(
+                ctx, self.name, self._candidates(), dev,
+                lambda p: self._answer(p, ctx), ctx.score_row,  # type: ignore[arg-type]
+            )  # fmt: skip
             self.config, self._memo = result.chosen, False
             self._hits, self._queries = {}, {}
         details: dict[str, Any] = {

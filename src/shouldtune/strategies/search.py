@@ -150,6 +150,20 @@ def _first_rows(n_candidates: int, n_dev: int) -> int:
     return min(n_dev, max(MIN_ROWS, math.ceil(n_dev / ETA ** (rounds - 1)) if rounds else n_dev))
 
 
+def halve_on_dev(
+    ctx: Any,
+    name: str,
+    candidates: Sequence[Candidate],
+    dev: Sequence[Example],
+    answer: Callable[[list[tuple[Candidate, Example]]], list[str]],
+    score: Callable[[str, str], float],
+) -> SearchResult:
+    """`successive_halving` as a stage of the run's progress (its dev answers counted)."""
+    total = halving_answers(len(unique(candidates)), len(dev))
+    ctx.progress.stage(name, f"prompt search on {len(dev)} dev rows", total=total or None)
+    return successive_halving(candidates, dev, answer, score)
+
+
 def halving_answers(n_candidates: int, n_dev: int) -> int:
     """Dev answers `successive_halving` gives for this many candidates and dev rows (the plan's
     estimate): each round's survivors answer up to the round's rows."""

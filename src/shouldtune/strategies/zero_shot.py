@@ -40,9 +40,10 @@ class ZeroShot(ChatStrategy):
             return {"instruction": "task", "search": search.not_searched(self.config, why_not)
                     .to_json()}  # fmt: skip
         candidates = [search.Candidate.of(instruction=name) for name in self._instructions]
-        result = search.successive_halving(
-            candidates, dev, lambda pairs: self._answer(pairs, ctx), ctx.score_row  # type: ignore[arg-type]
-        )
+        result = search.halve_on_dev(
+            ctx, self.name, candidates, dev,
+            lambda pairs: self._answer(pairs, ctx), ctx.score_row,  # type: ignore[arg-type]
+        )  # fmt: skip
         self.config = result.chosen
         return {"instruction": self.config.get("instruction"), "search": result.to_json()}
 
