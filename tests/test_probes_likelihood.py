@@ -50,8 +50,23 @@ def brute_force(lm, messages, option: str, stem: str | None = None) -> float:
 STEMS = ["The capital of France is", None, "3 + 4 =", "The opposite of hot is"]
 
 
+# Options packed in one row behind a 4D mask (sdpa), several packs per context, and one
+# option per row (an attention kernel that takes no custom mask).
+LAYOUTS = {"packed": (("sdpa", "eager"), 1024), "small packs": (("sdpa", "eager"), 2),
+           "one per row": ((), 1024)}  # fmt: skip
+
+
+@pytest.mark.parametrize("layout", sorted(LAYOUTS))
 @pytest.mark.parametrize(("batch_size", "stems"), [(1, None), (3, STEMS), (64, STEMS)])
-def test_batched_scores_match_brute_force(tiny_lm, batch_size: int, stems) -> None:
+def test_batched_scores_match_brute_force(
+    tiny_lm, monkeypatch, batch_size: int, stems, layout: str
+) -> None:
+    from shouldtune.models import likelihood
+
+    packable, pack_tokens = LAYOUTS[layout]
+    monkeypatch.setattr(likelihood, "PACKABLE", packable)
+    monkeypatch.setattr(likelihood, "PACK_TOKENS", pack_tokens)
+    assert (tiny_lm.model.config._attn_implementation in packable) == (layout != "one per row")
     prompts = [chat(PROBE_INSTRUCTION, q) for q in QUESTIONS]
     # Options of different token counts, one question with only two options.
     options = OPTIONS[:3] + [["cold", "dark and stormy"]]

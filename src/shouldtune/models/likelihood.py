@@ -36,6 +36,10 @@ MIN_PREFIX = 8  # a shared prefix shorter than this is not worth a separate pass
 # Option rows x context tokens held in one pass's cache copy (about 3 GB for a 135M model,
 # 8.6 GB for Llama-3-8B in bfloat16).
 MAX_CACHED_TOKENS = 65_536
+# Option tokens packed into one row behind one copy of the context (a 77-label set is ~500).
+PACK_TOKENS = 1024
+# Attention implementations that take a custom 4D mask (flash-attention kernels do not).
+PACKABLE = ("sdpa", "eager")
 
 
 @dataclass(frozen=True)
@@ -130,18 +134,36 @@ def _score(
             batch = order[start : start + batch_size]
             cache, mask, first = call.contexts([contexts[q][shared:] for q in batch], shared,
                                                prefix)  # fmt: skip
-            rows = [(b, q, j) for b, q in enumerate(batch) for j in range(len(conts[q]))]
-            # Each option row holds a copy of its context's cache: with many options (a
-            # 77-label set) the rows go in chunks that keep that copy's size bounded.
+            rows = [(b, q, pack) for b, q in enumerate(batch)
+                    for pack in _packs(conts[q], call.packed)]  # fmt: skip
+            # Each row holds a copy of its context's cache: with many rows (a 77-label set
+            # without packing) they go in chunks that keep that copy's size bounded.
             size = max(1, MAX_CACHED_TOKENS // max(mask.shape[1], 1))
             chunks = [rows[i : i + size] for i in range(0, len(rows), size)]
             for chunk in chunks:
-                tails = [conts[q][j] for _, q, j in chunk]
+                packs = [[conts[q][j] for j in pack] for _, q, pack in chunk]
                 own = cache if len(chunks) == 1 else copy.deepcopy(cache)
-                rest = call.tails(own, mask, [b for b, _, _ in chunk], tails)
-                for k, (b, q, j) in enumerate(chunk):
-                    result[q][j] = float(first[b, tails[k][0]]) + rest[k]
+                rest = call.tails(own, mask, [b for b, _, _ in chunk], packs)
+                for (b, q, pack), sums in zip(chunk, rest, strict=True):
+                    for j, tail in zip(pack, sums, strict=True):
+                        result[q][j] = float(first[b, conts[q][j][0]]) + tail
     return result
+
+
+def _packs(conts: list[list[int]], packed: bool) -> list[list[int]]:
+    """Option indices per row: one option per row, or (when the attention takes a custom
+    mask) as many as fit PACK_TOKENS in one row, each seeing the context and itself only."""
+    if not packed:
+        return [[j] for j in range(len(conts))]
+    packs: list[list[int]] = [[]]
+    used = 0
+    for j, c in enumerate(conts):
+        if packs[-1] and used + len(c) - 1 > PACK_TOKENS:
+            packs.append([])
+            used = 0
+        packs[-1].append(j)
+        used += len(c) - 1
+    return packs
 
 
 def _shared_prefix(contexts: list[list[int]]) -> int:
@@ -174,6 +196,7 @@ class _Call:
         pad = getattr(model.config, "pad_token_id", None)
         self.pad = pad if isinstance(pad, int) else 0
         self.torch = torch
+        self.packed = getattr(model.config, "_attn_implementation", None) in PACKABLE
 
     def _run(self, ids: Any, mask: Any, positions: Any, cache: Any, last_only: bool) -> Any:
         extra = {"logits_to_keep": 1} if last_only and self.trim else {}
@@ -220,27 +243,60 @@ class _Call:
         logits = self._run(ids, mask, positions, cache, True)[:, -1, :]
         return cache, mask, torch.log_softmax(logits.float(), dim=-1).cpu()
 
-    def tails(self, cache: Any, mask: Any, rows: list[int], conts: list[list[int]]) -> list[float]:
-        """Log-probs of every continuation token after its first, all options in one pass:
-        the cache's rows are repeated per option and each option's tokens appended."""
+    def tails(
+        self, cache: Any, mask: Any, rows: list[int], packs: list[list[list[int]]]
+    ) -> list[list[float]]:
+        """Log-probs of every continuation token after its first. Per row, one context's
+        cache and its options' tokens side by side: with a packed row, a 4D mask lets each
+        option see the context and its own earlier tokens, and its positions restart where
+        the context ends, so every option is scored as if it were alone (a tree over the
+        shared context), at one cache copy per row instead of one per option."""
         torch = self.torch
-        width = max(len(c) for c in conts) - 1
+        width = max(sum(len(c) - 1 for c in pack) for pack in packs)
         if width <= 0:
-            return [0.0] * len(conts)
+            return [[0.0] * len(pack) for pack in packs]
         index = torch.tensor(rows, dtype=torch.long)
         cache.batch_select_indices(index.to(self.device))
         mask = mask[index]
-        ids = torch.full((len(conts), width), self.pad, dtype=torch.long)
-        tail_mask = torch.zeros((len(conts), width), dtype=torch.long)
-        for row, c in enumerate(conts):
-            ids[row, : len(c) - 1] = torch.tensor(c[:-1], dtype=torch.long)
-            tail_mask[row, : len(c) - 1] = 1
-        positions = mask.sum(-1, keepdim=True) + torch.arange(width)[None]
-        logits = self._run(ids, torch.cat([mask, tail_mask], 1), positions, cache, False)
-        logp = torch.log_softmax(logits.float(), dim=-1).cpu()
+        ids = torch.full((len(packs), width), self.pad, dtype=torch.long)
+        positions = torch.zeros((len(packs), width), dtype=torch.long)
+        seen = torch.zeros((len(packs), width, width), dtype=torch.bool)
+        valid = torch.zeros((len(packs), width), dtype=torch.long)
+        starts = mask.sum(-1)
+        spans: list[list[tuple[int, int]]] = []
+        for row, pack in enumerate(packs):
+            at, own = 0, []
+            for c in pack:
+                k = len(c) - 1
+                ids[row, at : at + k] = torch.tensor(c[:-1], dtype=torch.long)
+                positions[row, at : at + k] = starts[row] + torch.arange(k)
+                seen[row, at : at + k, at : at + k] = torch.ones(k, k, dtype=torch.bool).tril()
+                own.append((at, k))
+                at += k
+            valid[row, :at] = 1
+            seen[row, range(at, width), range(at, width)] = True  # padding sees itself
+            spans.append(own)
+        logits = self._run(ids, self._mask(mask, seen, valid), positions, cache, False)
         out = []
-        for row, c in enumerate(conts):
-            targets = torch.tensor(c[1:], dtype=torch.long)
-            out.append(float(logp[row, : len(c) - 1].gather(-1, targets[:, None]).sum()))
+        for row, pack in enumerate(packs):
+            lse = torch.logsumexp(logits[row].float(), dim=-1)
+            sums = []
+            for (at, k), c in zip(spans[row], pack, strict=True):
+                targets = torch.tensor(c[1:], dtype=torch.long, device=logits.device)
+                picked = logits[row, at : at + k].float().gather(-1, targets[:, None])[:, 0]
+                sums.append(float((picked - lse[at : at + k]).sum()))
+            out.append(sums)
         return out
 
+    def _mask(self, past: Any, seen: Any, valid: Any) -> Any:
+        """The 2D mask of context + tail when every row holds one option (the model builds
+        the causal part), else the 4D additive mask: the context's keys as its 2D mask says,
+        the tail's keys as `seen` says."""
+        torch = self.torch
+        if not self.packed:
+            return torch.cat([past, valid], 1)
+        rows, width = seen.shape[0], seen.shape[1]
+        allowed = torch.cat([past.bool()[:, None, :].expand(rows, width, -1), seen], 2)
+        dtype = next(self.model.parameters()).dtype
+        full = torch.zeros(allowed.shape, dtype=dtype)
+        return full.masked_fill(~allowed, torch.finfo(dtype).min)[:, None]
