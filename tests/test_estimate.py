@@ -40,6 +40,10 @@ def test_generation_and_training_arithmetic():
     assert gen_seconds(single, sp) == pytest.approx(16 * 0.002 + 8 * 0.01)
     job.scale = 3.0
     assert gen_seconds(job, sp) == pytest.approx(3 * expected)
+    job.cap_s = 0.5  # the prompt search's budget: the run stops there, so does the estimate
+    assert gen_seconds(job, sp) == pytest.approx(0.5)
+    job.cap_s = 100.0
+    assert gen_seconds(job, sp) == pytest.approx(3 * expected)
     train = TrainJob("training", "lora", 10, 1000, 900, dev_evals=3, dev_padded_tokens=100)
     assert train_seconds(train, sp) == pytest.approx(2.0 + 1000 * 0.01 + 3 * 100 * 0.003)
     assert sp.decode_step(32) == pytest.approx(0.01 + 31 * 0.02 / 7)  # extrapolated

@@ -56,3 +56,11 @@ def test_label_ranking_says_how_often_free_text_left_the_label_set():
 
 def test_nothing_tuned_says_nothing():
     assert given_lines([result("baseline", {}), result("lora", {})]) == []
+
+
+def test_a_search_cut_by_its_budget_says_it_drew_from_more():
+    drawn = {**SEARCH, "candidates": 7, "listed": 24}
+    line = given_lines([result("rag", {"search": drawn})])[0]
+    assert "rag the best of 7 prompts (drawn from 24 within its budget) on 46 dev rows" in line
+    whole = {**SEARCH, "listed": 14}
+    assert "drawn" not in given_lines([result("rag", {"search": whole})])[0]

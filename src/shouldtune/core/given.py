@@ -15,8 +15,10 @@ def _search_part(name: str, search: dict[str, Any]) -> str | None:
     if not search.get("row_evaluations"):
         note = search.get("note")
         return f"{name} its configured prompt ({note})" if note else None
+    listed, tried = search.get("listed"), search.get("candidates")
+    drawn = f" (drawn from {listed} within its budget)" if listed and listed != tried else ""
     return (
-        f"{name} the best of {search.get('candidates')} prompts on {search.get('dev_rows')} dev"
+        f"{name} the best of {tried} prompts{drawn} on {search.get('dev_rows')} dev"
         f" rows ({search.get('chosen_label')}; {float(search.get('seconds') or 0):.0f} s)"
     )
 

@@ -46,10 +46,12 @@ def search_job(strategy: Any, work: Workload, task: Any, tok: Tokens, s: Setting
     lengths = [sizes[i % len(sizes)] for i in range(answers)]
     job: GenJob = lengths_job("prompt search (dev)", lengths, 0, task.config.generation.batch_size,
                               test.steps)  # fmt: skip
+    job.cap_s = task.config.eval.search_budget_s
     work.gen.append(job)
+    budget = f", at most {job.cap_s:.0f} s (its budget)" if job.cap_s is not None else ""
     work.assumptions.append(
         f"prompt search: {len(cands)} candidates on {len(dev)} dev rows, {answers} dev answers"
-        " by successive halving, each as long as the candidates' mean prompt"
+        f" by successive halving, each as long as the candidates' mean prompt{budget}"
     )
     return work
 

@@ -26,7 +26,8 @@ def gen_seconds(job: GenJob, sp: Speeds) -> float:
             rows * w * sp.prefill_batch + job.steps * sp.decode_step(rows)
             for rows, w in job.batches
         )
-    return seconds * job.scale
+    seconds *= job.scale
+    return seconds if job.cap_s is None else min(seconds, job.cap_s)
 
 
 def train_seconds(job: TrainJob, sp: Speeds) -> float:

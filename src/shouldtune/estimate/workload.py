@@ -40,6 +40,7 @@ class GenJob:
     steps: int
     single: bool = False
     scale: float = 1.0  # another model than the calibrated one: its cost relative to it
+    cap_s: float | None = None  # a time budget the run keeps to (the prompt search's)
 
     @property
     def rows(self) -> int:

@@ -60,15 +60,18 @@ def _search_row(name: str, details: dict) -> dict[str, str] | None:
     if not search:
         return None
     searched = bool(search.get("row_evaluations"))
+    listed, tried = search.get("listed"), search.get("candidates")
+    drawn = f" of {count(listed)} (budget)" if isinstance(listed, int) and listed != tried else ""
+    note = f"; {search['note']}" if searched and search.get("note") else ""
     return {
         "name": name,
         "tuned": "prompt search (successive halving)" if searched else "none",
-        "candidates": count(search.get("candidates")) if searched else DASH,
+        "candidates": count(tried) + drawn if searched else DASH,
         "dev_rows": count(search.get("dev_rows")) if searched else DASH,
         "work": f"{count(search.get('row_evaluations'))} dev answers" if searched else DASH,
         "seconds": num(search.get("seconds"), ".1f") if searched else DASH,
         "chosen": str(search.get("chosen_label") or DASH)
-        + ("" if searched else f" ({search.get('note') or 'not searched'})"),
+        + (note if searched else f" ({search.get('note') or 'not searched'})"),
     }
 
 

@@ -7,12 +7,19 @@ scores them on a growing prefix of the seeded dev rows, keeps the best third eac
 ends with one. Only dev rows are ever scored here: the test set is read once, afterwards, by
 the run. A tie keeps the earlier candidate, and the strategy's configured prompt comes first,
 so the search changes a prompt only when another scored strictly better on dev.
+
+The search has a time budget (`eval.search_budget_s`, like the learning curve's): the
+configured prompt's first-round answers measure the seconds per dev answer; when the whole
+schedule would not fit, the configured prompt and a seeded random draw of the others (random
+search, Bergstra & Bengio 2012) are searched instead, and a search that still overruns stops
+at the end of a round with the best so far, saying so.
 """
 
 from __future__ import annotations
 
 import itertools
 import math
+import random
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -64,6 +71,8 @@ class SearchResult:
     row_evaluations: int
     seconds: float
     note: str = ""
+    listed: int = 0  # candidates listed; more than `table` when the budget drew a subset
+    budget_s: float | None = None
 
     def to_json(self) -> dict[str, Any]:
         ranked = sorted(self.table, key=lambda s: (-s.rounds, -s.mean))
@@ -72,6 +81,8 @@ class SearchResult:
             "chosen_label": self.chosen.label,
             "default": dict(self.default.settings),
             "candidates": len(self.table),
+            "listed": max(self.listed, len(self.table)),
+            "budget_s": self.budget_s,
             "dev_rows": self.dev_rows,
             "row_evaluations": self.row_evaluations,
             "seconds": round(self.seconds, 2),
@@ -108,26 +119,44 @@ def successive_halving(
     dev: Sequence[Example],
     answer: Callable[[list[tuple[Candidate, Example]]], list[str]],
     score: Callable[[str, str], float],
+    budget_s: float | None = None,
+    seed: int = 0,
 ) -> SearchResult:
     """The best candidate on `dev` by successive halving. `answer(pairs)` answers (candidate, dev
     row) pairs of one candidate at a time (mixing prompts in a batch would pad every row to the
     longest prompt and lose the shared-prefix cache); `score(predicted, expected)` is the task
-    metric."""
+    metric. `budget_s`: seconds of answering the search may take (None: no limit)."""
     start = time.perf_counter()
     pool = [Searched(c) for c in unique(candidates)]
+    listed, notes = len(pool), []
     if len(pool) == 1:
         return not_searched(pool[0].candidate, "one candidate: nothing to choose")
     rows = _first_rows(len(pool), len(dev))
-    evaluations, alive = 0, pool
+
+    def run(s: Searched, upto: int) -> int:
+        todo = dev[len(s.scores) : upto]
+        texts = answer([(s.candidate, ex) for ex in todo]) if todo else []
+        s.scores += [score(text, ex.output) for ex, text in zip(todo, texts, strict=True)]
+        return len(todo)
+
+    evaluations = run(pool[0], rows)  # the configured prompt first: it measures the rate
+    if budget_s is not None and evaluations:
+        pool, used, why = _fit_budget(pool, len(dev), budget_s, time.perf_counter() - start,
+                                      evaluations, seed)  # fmt: skip
+        dev, rows = dev[:used], _first_rows(len(pool), used)
+        notes += [why] if why else []
+    alive, rounds = pool, 0
     while True:
         for s in alive:  # one call per prompt: its rows share a prefix and a length
-            todo = dev[len(s.scores) : rows]
-            texts = answer([(s.candidate, ex) for ex in todo]) if todo else []
-            s.scores += [score(text, ex.output) for ex, text in zip(todo, texts, strict=True)]
-            evaluations += len(todo)
+            evaluations += run(s, rows)
         for s in alive:
             s.rounds += 1
+        rounds += 1
         if len(alive) == 1 or rows >= len(dev):
+            break
+        spent = time.perf_counter() - start
+        if budget_s is not None and spent >= budget_s:
+            notes.append(f"budget spent after round {rounds} ({spent:.0f} s): best so far kept")
             break
         keep = max(1, math.ceil(len(alive) / ETA))
         order = sorted(range(len(alive)), key=lambda i: (-alive[i].mean, i))  # ties: earlier
@@ -141,6 +170,32 @@ def successive_halving(
         len(dev),
         evaluations,
         time.perf_counter() - start,
+        "; ".join(notes),
+        listed,
+        budget_s,
+    )
+
+
+def _fit_budget(
+    pool: list[Searched], n_dev: int, budget_s: float, spent: float, answered: int, seed: int
+) -> tuple[list[Searched], int, str]:
+    """The candidates (and dev rows) whose halving schedule fits the budget at the measured
+    seconds per answer: the configured one and a seeded random draw of the rest, in listed
+    order. When even two candidates on every dev row would overrun, two on fewer rows."""
+    per_answer = spent / answered
+    fits = [n for n in range(2, len(pool) + 1)
+            if halving_answers(n, n_dev) * per_answer <= budget_s]  # fmt: skip
+    n, rows = max(fits, default=2), n_dev
+    if not fits:  # the configured prompt and one other, on the rows the budget pays for
+        rows = min(n_dev, max(MIN_ROWS, answered, int(budget_s / per_answer / 2)))
+    if n >= len(pool):
+        return pool, rows, ""
+    drawn = sorted(random.Random(seed).sample(range(1, len(pool)), n - 1))
+    kept = [pool[0], *(pool[i] for i in drawn)]
+    on = f" on {rows} of {n_dev} dev rows" if rows < n_dev else ""
+    return kept, rows, (
+        f"{n} of {len(pool)} candidates (the configured prompt and a seeded random draw){on}"
+        f" fit the {budget_s:.0f} s budget at {per_answer:.2f} s per dev answer"
     )
 
 
@@ -158,10 +213,12 @@ def halve_on_dev(
     answer: Callable[[list[tuple[Candidate, Example]]], list[str]],
     score: Callable[[str, str], float],
 ) -> SearchResult:
-    """`successive_halving` as a stage of the run's progress (its dev answers counted)."""
+    """`successive_halving` as a stage of the run's progress (its dev answers counted), within
+    the task's search budget."""
     total = halving_answers(len(unique(candidates)), len(dev))
     ctx.progress.stage(name, f"prompt search on {len(dev)} dev rows", total=total or None)
-    return successive_halving(candidates, dev, answer, score)
+    budget = getattr(getattr(ctx.task.config, "eval", None), "search_budget_s", None)
+    return successive_halving(candidates, dev, answer, score, budget, ctx.seed)
 
 
 def halving_answers(n_candidates: int, n_dev: int) -> int:
