@@ -2,7 +2,7 @@
 earlier commit of shouldtune and by this checkout, one after the other on this machine.
 
     .venv/bin/python benchmarks/best_shot.py examples/banking77 --before c7ebed0 \
-        [--only baseline,zero_shot,few_shot,few_shot_knn,lora] [--name banking77]
+        [--only baseline,zero_shot,few_shot,few_shot_knn,lora] [--name banking77] [--keep DIR]
 
 The earlier commit is checked out into a temporary git worktree and run with this venv (its
 `src/` first on PYTHONPATH). Prints per strategy: score and CI before/after, the chosen prompt,
@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -79,6 +80,7 @@ def main() -> None:
     ap.add_argument("--only", default=None)
     ap.add_argument("--name", default=None)
     ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--keep", type=Path, default=None, help="copy both runs' folders here")
     args = ap.parse_args()
     task = args.task.resolve()
     extra = ["--quick"] if args.quick else []
@@ -98,6 +100,9 @@ def main() -> None:
             train = [json.loads(x) for x in (task / "train.jsonl").read_text().splitlines() if x]
             labels = {str(r.get("output", "")).strip() for r in train}
             free_before = outside_before(Path(tmp) / "run-before", labels)
+            if args.keep:  # to read the predictions, not only the scores
+                for k in walls:
+                    shutil.copytree(Path(tmp) / f"run-{k}", args.keep / k, dirs_exist_ok=True)
         finally:
             subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(tree)],
                            capture_output=True)  # fmt: skip
