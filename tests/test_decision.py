@@ -219,8 +219,12 @@ def test_usable_means_a_ci_above_zero_or_a_top_at_least_the_floor():
     assert at.recommended == "b"
     above = decide([b], needs=Needs(min_quality=b.quality.ci_high + 0.001))
     assert above.recommended is None and above.status == "no_recommendation"
-    # A floor replaces the "reaches 0" rule: a weak strategy above a low floor is usable.
-    assert decide([two], needs=Needs(min_quality=0.01)).recommended == "a"
+    # A floor adds to the "better than nothing" rule, never replaces it: a floor of 0 (or a
+    # low one) does not make 0 of 30, nor an interval reaching 0, usable.
+    for floor in (0.0, 0.01):
+        assert decide([two], needs=Needs(min_quality=floor)).recommended is None
+        v = decide([result("a", ones(0))], needs=Needs(min_quality=floor))
+        assert v.steps["ruled_out"]["a"] == ["not usable: it got no test example right"]
 
 
 def test_default_prices_are_one_usd_a_machine_hour_and_no_api():

@@ -385,3 +385,11 @@ def test_no_llm_needed_only_for_a_usable_non_llm_strategy():
     with_tune = decide([*rs, lora(ones(19))])
     assert with_tune.headline == "Verdict: don't fine-tune, no LLM needed — use baseline"
     assert any(r.startswith("You don't need an LLM for this: baseline (0.667)") for r in v.reasons)
+
+
+def test_changes_are_a_driver_only_when_a_stable_task_would_have_been_fine_tuned():
+    # Tied, and no stated volume: even a task that never changed would not pay for training,
+    # so "changes" is not why (it was once accepted as an equivalent mutant: `and` -> `or`).
+    v = decide(tied_pair(), needs=Needs(changes_per_year=52))
+    assert v.fine_tune is False and v.drivers == ["no_training"]
+    assert not any(f["need"] == "changes_per_year" for f in v.flips)

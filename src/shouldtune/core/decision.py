@@ -108,14 +108,14 @@ def hard_reasons(o: Option, needs: Needs) -> list[str]:
 
 
 def quality_reasons(o: Option, needs: Needs) -> list[str]:
-    """Why an option is not usable: below the floor, or a lookup of training answers."""
+    """Why an option is not usable: below your floor, no better than nothing (whatever floor
+    you set: a floor of 0 still means better than nothing), or a lookup of training answers."""
     why = []
-    if needs.min_quality is not None:
-        if o.ci_high < needs.min_quality:
-            why.append(
-                f"even the top of its {level_label()} CI ({o.ci_high:.3f}) is below your floor"
-                f" of {needs.min_quality:.3f} (min_quality)"
-            )
+    if needs.min_quality is not None and o.ci_high < needs.min_quality:
+        why.append(
+            f"even the top of its {level_label()} CI ({o.ci_high:.3f}) is below your floor"
+            f" of {needs.min_quality:.3f} (min_quality)"
+        )
     elif o.score <= 0:
         why.append("not usable: it got no test example right")
     elif o.ci_low <= 0:

@@ -22,6 +22,7 @@ from torch.nn import functional as F
 from torch.utils.data import DataLoader
 from transformers import get_linear_schedule_with_warmup
 
+from ..core.evidence import dev_loss_still_falling
 from ..eval.measure import PeakRss
 from .checkpoint import Checkpoints
 from .data import IGNORE, Sample, bucketed_batches, collate, padding_waste, random_batches
@@ -163,32 +164,9 @@ def _schedule(
 
 
 def still_learning(history: Sequence[dict[str, float]], stopped_early: bool) -> bool:
-    """Was the dev loss still falling when training ended?
-
-    True when training ran to its end (no early stop) and the last evaluation was the best
-    one, better than the one before by more than STILL_LEARNING_TOL (relative) and
-    STILL_LEARNING_NATS (absolute); with a single evaluation, True unless stopped early.
-    No evaluation (no dev set): False, no evidence.
-    """
-    losses = [h["dev_loss"] for h in history if math.isfinite(h.get("dev_loss", math.nan))]
-    if stopped_early or not losses:
-        return False
-    if len(losses) == 1:
-        return True
-    last, previous = losses[-1], losses[-2]
-    drop = previous - last
-    return last <= min(losses) and drop > max(STILL_LEARNING_TOL * previous, STILL_LEARNING_NATS)
-
-
-# The dev-loss drop between the last two evaluations that counts as "still learning": more
-# than 1% of the loss and more than 0.01 nats per answer token (every answer token's
-# probability up by over 1%). The dev loss is deterministic (no dropout at evaluation, same
-# dev set), so a drop is not sampling noise; the tolerances separate a curve still falling
-# from a flat one (early stopping's 1e-4 would call any wiggle progress). The absolute floor
-# is measured: the demo's LoRA went 0.0093 -> 0.00035 in its last epoch, a 96% relative drop,
-# with every test answer already right (1.000): relative alone would call it under-trained.
-STILL_LEARNING_TOL = 0.01
-STILL_LEARNING_NATS = 0.01
+    """Was the dev loss still falling when training ended? The verdict's rule, kept with the
+    verdict's evidence (core/evidence.py) so the decision tier tests it without torch."""
+    return dev_loss_still_falling([h.get("dev_loss", math.nan) for h in history], stopped_early)
 
 
 class _BestWeights:
