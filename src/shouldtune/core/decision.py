@@ -5,9 +5,10 @@
    strategy that cannot be told from getting nothing right), a lookup that only repeats
    training answers.
 2. Leader: the most accurate of the rest.
-3. Acceptable: the rest whose paired CI against the leader does not show them worse by more
-   than `quality_margin` (margin 0: "not significantly worse"), and those a fine-tune's other
-   seeds make equal: a lead that one seed in three reverses is not a lead, nor a deficit.
+3. Acceptable: the rest whose paired CI against the leader, and against every other usable
+   strategy, does not show them worse by more than `quality_margin` (margin 0: "not
+   significantly worse"), counting as equal what a fine-tune's other seeds make equal: a lead
+   that one seed in three reverses is not a lead, nor a deficit.
 4. Prefer acceptable strategies without a significant probe harm, when there is one.
 5. Choose the cheapest: with a stated volume, the lowest total cost over the horizon
    (training x (1 + changes over the horizon) + cost per request x volume x horizon); without
@@ -154,12 +155,18 @@ def decide_steps(options: Sequence[Option], needs: Needs, pairs: Pairs) -> Decis
     leader = min(rest, key=_by_quality)
     d.leader = leader.name
     margin = needs.quality_margin
+    # Not worse than the leader, nor than any other usable strategy: paired intervals are
+    # not transitive (a runner-up that shares more right rows with `o` can show it worse where
+    # the leader cannot), and the cheapest of the acceptable must not be clearly worse than
+    # anything you could use instead.
     ok = [
         o
         for o in rest
         if o is leader
-        or pairs.diff(leader.name, o.name).ci_low <= margin
-        or seeds_reverse(leader, o, margin)
+        or all(
+            p is o or pairs.diff(p.name, o.name).ci_low <= margin or seeds_reverse(p, o, margin)
+            for p in rest
+        )
     ]
     d.acceptable = [o.name for o in ok]
     clean = [o for o in ok if not o.harms]
