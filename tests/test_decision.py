@@ -342,19 +342,38 @@ def test_the_strongest_alternative_prefers_acceptable_then_usable_ones():
 
 
 def test_two_winning_fine_tunes_at_volume_pick_the_lower_total_cost():
-    # dear: 1 USD training, 0.0000278 a request; cheap: 0.1 USD, 0.000139 a request.
+    # Fine-tunes serve the same model, so their requests cost the same per token: one rate,
+    # pooled from both timings (18 s over 30 x 60 + 30 x 340 tokens = 0.0015 s a token).
+    # dear: 1 USD training, 60 tokens (0.09 s) a request; cheap: 0.1 USD, 340 tokens (0.51 s).
     rs = [result("zero_shot", ones(10)),
-          lora(ones(30), name="dear", train_seconds=3600, eval_seconds=3.0),
-          lora(ones(30), name="cheap", train_seconds=360, eval_seconds=15.0)]  # fmt: skip
+          lora(ones(30), name="dear", train_seconds=3600, eval_seconds=3.0,
+               prompt_tokens=50.0, details={"new_tokens_mean": 10.0}),
+          lora(ones(30), name="cheap", train_seconds=360, eval_seconds=15.0,
+               prompt_tokens=50.0, details={"new_tokens_mean": 290.0})]  # fmt: skip
     assert decide(rs).recommended == "cheap"  # no volume: cheaper training first
     v = decide(rs, needs=Needs(requests_per_day=100))
-    # 36,500 requests: dear 1 + 1.01 = 2.01 USD, cheap 0.1 + 5.07 = 5.17 USD.
+    # 36,500 requests: dear 1 + 36,500 x 0.09 / 3,600 = 1.91 USD, cheap 0.1 + 5.17 = 5.27 USD.
     assert v.recommended == "dear" and v.fine_tune is True
     assert set(v.steps["totals"]) == {"dear", "cheap"}  # the acceptable ones only
-    assert v.steps["totals"]["dear"] == pytest.approx(1 + 36_500 / 36_000, rel=1e-9)
-    assert v.steps["totals"]["cheap"] == pytest.approx(0.1 + 36_500 * 0.5 / 3600, rel=1e-9)
+    assert v.steps["totals"]["dear"] == pytest.approx(1 + 36_500 * 0.09 / 3600, rel=1e-9)
+    assert v.steps["totals"]["cheap"] == pytest.approx(0.1 + 36_500 * 0.51 / 3600, rel=1e-9)
     assert v.steps["order"] == "lowest total cost over the horizon"
     assert v.steps["chosen"] == "dear"
+
+
+def test_fine_tunes_timed_apart_by_noise_cost_the_same_per_request():
+    # The same tokens, timed 3 s and 15 s over the test set: one model, one rate (0.3 s).
+    same = {"new_tokens_mean": 10.0}
+    rs = [lora(ones(30), name="a", eval_seconds=3.0, details=same),
+          lora(ones(30), name="b", eval_seconds=15.0, details=same)]  # fmt: skip
+    costs = cost_report(rs, N, None, Prices())
+    per = {k: c.seconds_per_request for k, c in costs.per_strategy.items()}
+    assert per == {"a": pytest.approx(0.3), "b": pytest.approx(0.3)}
+    alone = cost_report(rs[:1], N, None, Prices()).per_strategy["a"].seconds_per_request
+    assert alone == pytest.approx(0.1)  # one fine-tune: its own timing
+    prompt = result("p", ones(30), eval_seconds=15.0)  # a prompt is not pooled with them
+    assert cost_report([*rs, prompt], N, None, Prices()).per_strategy["p"].seconds_per_request \
+        == pytest.approx(0.5)
 
 
 def test_the_fine_tune_the_reasons_talk_about_is_the_most_accurate_then_cheapest_to_train():

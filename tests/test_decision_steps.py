@@ -22,8 +22,8 @@ N = 20
 GOOD = [1.0] * N  # every option below scores the same: quality never decides here
 
 
-def opt(name: str, **kw) -> Option:
-    return Option(name=name, score=1.0, ci_low=1.0, ci_high=1.0, **kw)
+def opt(name: str, score: float = 1.0, **kw) -> Option:
+    return Option(name=name, score=score, ci_low=score, ci_high=score, **kw)
 
 
 def same_pairs(*names: str) -> Pairs:
@@ -53,6 +53,14 @@ def test_an_acceptable_strategy_without_a_probe_harm_is_preferred_over_a_cheaper
         assert (d.preferred, d.chosen) == (["b_clean"], "b_clean")
 
 
+@pytest.fixture
+def no_tie(monkeypatch):
+    """Where two totals cross, without the timing-noise band (tested on its own below)."""
+    from shouldtune.core import decision
+
+    monkeypatch.setattr(decision, "COST_TIE", 0.0)
+
+
 def segments(options: list[Option], needs: Needs | None = None) -> list[tuple[float, str]]:
     needs = needs or Needs(horizon_days=1.0)
     names = [o.name for o in options]
@@ -60,14 +68,14 @@ def segments(options: list[Option], needs: Needs | None = None) -> list[tuple[fl
     return volume_segments(options, d, needs)
 
 
-def test_a_volume_cut_is_where_the_two_totals_meet_with_both_paying_training():
+def test_a_volume_cut_is_where_the_two_totals_meet_with_both_paying_training(no_tie):
     # one_off difference `b - a` -> `b + a`: the cut would be at 120, not 100.
     cheap_start = opt("a", trains=True, training_cost=10.0, cost_per_request=1.0)
     cheap_calls = opt("b", trains=True, training_cost=110.0, cost_per_request=0.0)
     assert segments([cheap_start, cheap_calls]) == [(0.0, "a"), (100.0, "b")]
 
 
-def test_the_volume_cuts_compare_every_pair_not_only_neighbours():
+def test_the_volume_cuts_compare_every_pair_not_only_neighbours(no_tie):
     # `pool[i + 1 :]` -> `pool[i - 1 :]` skips the pair (first, third) of four.
     a = opt("a", cost_per_request=1.0)
     b = opt("b", trains=True, training_cost=1000.0, cost_per_request=1.0)
@@ -76,7 +84,7 @@ def test_the_volume_cuts_compare_every_pair_not_only_neighbours():
     assert segments([a, b, c, d]) == [(0.0, "a"), (100.0, "c")]
 
 
-def test_each_segment_is_named_by_the_winner_just_after_its_cut():
+def test_each_segment_is_named_by_the_winner_just_after_its_cut(no_tie):
     # The winner read at 2x the cut, at cut + 1, or at no volume (the fastest) names the
     # wrong strategy: cuts at 100 and 101, and the cheapest per request is the slowest.
     a = opt("a", cost_per_request=1.0, p50_ms=1.0)
@@ -85,11 +93,28 @@ def test_each_segment_is_named_by_the_winner_just_after_its_cut():
     assert segments([a, b, c]) == [(0.0, "a"), (100.0, "b"), (101.0, "c")]
 
 
-def test_a_cut_below_a_thousandth_of_a_request_a_day_is_still_found():
+def test_a_cut_below_a_thousandth_of_a_request_a_day_is_still_found(no_tie):
     # The winner read at cut - 1e-12 instead of + 1e-12 misses a cut that close to 0.
     a = opt("a", cost_per_request=1.0)
     b = opt("b", trains=True, training_cost=1e-6, cost_per_request=0.0)
     assert segments([a, b]) == [(0.0, "a"), (1e-6, "b")]
+
+
+def test_totals_within_the_timing_noise_tie_and_the_tie_goes_to_quality_then_training():
+    # a: 10 + v, b: 110 (v requests, horizon 1 day). b is cheaper above v = 100, but within
+    # 10% of a's total until a's reaches 110 x 1.1 = 121 (v = 111): a tie, to the cheaper
+    # training (a) while the scores are equal ...
+    a = opt("a", trains=True, training_cost=10.0, cost_per_request=1.0)
+    b = opt("b", trains=True, training_cost=110.0, cost_per_request=0.0)
+    assert segments([a, b]) == [(0.0, "a"), (pytest.approx(111.0), "b")]
+    # ... and to the better score when they differ: b from where a's total comes within 10%
+    # of b's (10 + v >= 110 / 1.1, v = 90).
+    worse = opt("a", score=0.9, trains=True, training_cost=10.0, cost_per_request=1.0)
+    needs = Needs(horizon_days=1.0)
+    d = decide_steps([worse, b], needs, same_pairs("a", "b"))
+    assert volume_segments([worse, b], d, needs) == [(0.0, "a"), (pytest.approx(90.0), "b")]
+    at = decide_steps([worse, b], needs.relaxed(requests_per_day=95.0), same_pairs("a", "b"))
+    assert at.chosen == "b" and at.totals == {"a": 105.0, "b": 110.0}
 
 
 def test_equal_training_costs_give_no_cut_at_volume_zero():

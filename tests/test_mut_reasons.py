@@ -230,7 +230,7 @@ def test_a_dedicated_model_may_forget():
             " your stated volume of 100 requests a day."
         ),
         (
-            "Volume: up to 0.03 requests a day few_shot costs least over 365 days, above it"
+            "Volume: up to 0.027 requests a day few_shot is chosen on cost over 365 days, above it"
             " lora (you: 100); as good in quality: few_shot, lora."
         ),
         (
@@ -457,7 +457,7 @@ def test_fine_tune_wins_on_cost_and_says_at_what_change_rate_it_would_not():
             " your stated volume of 100 requests a day."
         ),
         (
-            "Volume: up to 0.03 requests a day few_shot costs least over 365 days, above it"
+            "Volume: up to 0.027 requests a day few_shot is chosen on cost over 365 days, above it"
             " lora (you: 100); as good in quality: few_shot, lora."
         ),
         (
@@ -473,11 +473,12 @@ def test_fine_tune_wins_on_cost_and_says_at_what_change_rate_it_would_not():
         {
             "need": "requests_per_day",
             "now": 100,
-            "at": 0.03,
+            "at": 0.027,
             "below": "few_shot",
             "above": "lora",
             "sentence": (
-                "Volume: up to 0.03 requests a day few_shot costs least over 365 days, above it"
+                "Volume: up to 0.027 requests a day few_shot is chosen on cost"
+                " over 365 days, above it"
                 " lora (you: 100); as good in quality: few_shot, lora."
             ),
         },
@@ -601,7 +602,7 @@ def test_tie_without_volume_needs_no_training_and_the_volume_flip_has_no_you():
             " needs.requests_per_day to weigh this in the verdict)."
         ),
         (
-            "Volume: up to 0.03 requests a day few_shot costs least over 365 days, above it"
+            "Volume: up to 0.027 requests a day few_shot is chosen on cost over 365 days, above it"
             " lora; as good in quality: few_shot, lora."
         ),
         ("Latency: with a p95 budget under 450 ms, lora would be chosen instead of few_shot."),
@@ -610,11 +611,12 @@ def test_tie_without_volume_needs_no_training_and_the_volume_flip_has_no_you():
         {
             "need": "requests_per_day",
             "now": None,
-            "at": 0.03,
+            "at": 0.027,
             "below": "few_shot",
             "above": "lora",
             "sentence": (
-                "Volume: up to 0.03 requests a day few_shot costs least over 365 days, above it"
+                "Volume: up to 0.027 requests a day few_shot is chosen on cost"
+                " over 365 days, above it"
                 " lora; as good in quality: few_shot, lora."
             ),
         },
@@ -669,7 +671,7 @@ def test_frequent_changes_tip_a_tie_to_the_prompt():
             " your stated volume of 1 requests a day."
         ),
         (
-            "Volume: up to 1.6 requests a day few_shot costs least over 365 days, above it"
+            "Volume: up to 1.5 requests a day few_shot is chosen on cost over 365 days, above it"
             " lora (you: 1); as good in quality: few_shot, lora."
         ),
         ("Latency: with a p95 budget under 450 ms, lora would be chosen instead of few_shot."),
@@ -682,11 +684,12 @@ def test_frequent_changes_tip_a_tie_to_the_prompt():
         {
             "need": "requests_per_day",
             "now": 1,
-            "at": 1.613,
+            "at": 1.452,
             "below": "few_shot",
             "above": "lora",
             "sentence": (
-                "Volume: up to 1.6 requests a day few_shot costs least over 365 days, above it"
+                "Volume: up to 1.5 requests a day few_shot is chosen on cost"
+                " over 365 days, above it"
                 " lora (you: 1); as good in quality: few_shot, lora."
             ),
         },

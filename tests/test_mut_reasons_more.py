@@ -614,7 +614,7 @@ def test_needs_table_with_every_need():
             " stated volume of 10 requests a day."
         ),
         (
-            "Volume: up to 0.034 requests a day rag costs least over 365 days, above it lora"
+            "Volume: up to 0.03 requests a day rag is chosen on cost over 365 days, above it lora"
             " (you: 10); as good in quality: lora, rag."
         ),
         (
@@ -630,11 +630,12 @@ def test_needs_table_with_every_need():
         {
             "need": "requests_per_day",
             "now": 10,
-            "at": 0.034,
+            "at": 0.03,
             "below": "rag",
             "above": "lora",
             "sentence": (
-                "Volume: up to 0.034 requests a day rag costs least over 365 days, above it lora"
+                "Volume: up to 0.03 requests a day rag is chosen on cost"
+                " over 365 days, above it lora"
                 " (you: 10); as good in quality: lora, rag."
             ),
         },

@@ -92,11 +92,28 @@ def test_equal_speed_the_cheaper_to_run_wins_and_a_full_tie_goes_by_name():
 def test_at_a_volume_equal_totals_name_what_broke_the_tie(p50, how):
     rs = [
         result("a_prompt", ones(20), p50=p50, eval_seconds=3.0),
-        result("b_prompt", ones(21), p50=50, eval_seconds=3.0),
+        result("b_prompt", ones(20), p50=50, eval_seconds=3.0),
     ]
     v = verdict(rs, needs=Needs(requests_per_day=10))
     assert v.recommended == "a_prompt"
     assert f"It costs the same in all and {how}: a_prompt: no training, 100.00 USD" in v.reasons[1]
+
+
+def test_at_a_volume_totals_inside_the_timing_noise_go_to_the_better_score():
+    # b_prompt's requests cost 5% more (3.15 s against 3 s over the test set): a tie.
+    rs = [
+        result("a_prompt", ones(20), eval_seconds=3.0),
+        result("b_prompt", ones(21), eval_seconds=3.15),
+    ]
+    v = verdict(rs, needs=Needs(requests_per_day=10))
+    assert v.recommended == "b_prompt"
+    assert (
+        "costs 383.25 USD in all against 365.00 USD: within 10%, inside the noise of the timings"
+        " they come from, so a tie, broken by the better score (0.700 against 0.667)"
+    ) in v.reasons[1]
+    # 20% dearer is outside the noise: the cheaper one, whatever its score.
+    rs[1] = result("b_prompt", ones(21), eval_seconds=3.6)
+    assert verdict(rs, needs=Needs(requests_per_day=10)).recommended == "a_prompt"
 
 
 def test_a_most_accurate_pick_is_not_called_the_cheapest_when_a_harm_decided():

@@ -126,13 +126,20 @@ def parameters_for(
 
 
 def strategy_cost(
-    result: StrategyResult, n_requests: int, parameters: int | None, prices: Prices
+    result: StrategyResult,
+    n_requests: int,
+    parameters: int | None,
+    prices: Prices,
+    seconds_per_token: float | None = None,
 ) -> StrategyCost:
     # Seconds per request = batched test-set seconds / requests, not the batch-1 latency:
     # cost at volume is set by throughput (a busy server batches), latency by the single request.
+    # `seconds_per_token`: a rate pooled over strategies that serve the same model.
     seconds = result.eval_seconds / max(n_requests, 1)
     new_tokens = _new_tokens_mean(result, n_requests)
     tokens = result.prompt_tokens_mean + new_tokens
+    if seconds_per_token is not None:
+        seconds = seconds_per_token * tokens
     machine = machine_cost(seconds, prices.per_hour)
     api = api_cost(result.prompt_tokens_mean, new_tokens, prices)
     # A hosted API serves the alternatives that need no training; a fine-tune runs on your
@@ -238,10 +245,25 @@ def cost_report(
 ) -> CostReport:
     """Every strategy's cost. `remote`: the alternatives ran on a served model (backend)."""
     report = CostReport(prices, n_requests)
+    rate = pooled_fine_tune_rate(results, n_requests)
     for r in results:
         params = parameters_for(r, model_parameters, remote)
-        report.per_strategy[r.name] = strategy_cost(r, n_requests, params, prices)
+        pooled = rate if r.trains and r.uses_llm and rate is not None else None
+        report.per_strategy[r.name] = strategy_cost(r, n_requests, params, prices, pooled)
     return report
+
+
+def pooled_fine_tune_rate(results: Sequence[StrategyResult], n_requests: int) -> float | None:
+    """Seconds per token of the fine-tunes together, when two or more ran: they serve the same
+    architecture at the same size (LoRA merged, layerwise and full all change only weights)
+    with the same prompt, so a request costs the same per token by construction, and their
+    timings differ only by noise (the same merged LoRA was timed 2x apart in two runs).
+    Pooled, each pays for its own tokens at one rate."""
+    tuned = [r for r in results if r.trains and r.uses_llm]
+    tokens = [n_requests * (r.prompt_tokens_mean + _new_tokens_mean(r, n_requests)) for r in tuned]
+    if len(tuned) < 2 or sum(tokens) <= 0:
+        return None
+    return sum(r.eval_seconds for r in tuned) / sum(tokens)
 
 
 def money(value: float, currency: str = "USD") -> str:

@@ -11,8 +11,10 @@
    that one seed in three reverses is not a lead, nor a deficit.
 4. Prefer acceptable strategies without a significant probe harm, when there is one.
 5. Choose the cheapest: with a stated volume, the lowest total cost over the horizon
-   (training x (1 + changes over the horizon) + cost per request x volume x horizon); without
-   one, no training first, then cheaper training, then lower latency.
+   (training x (1 + changes over the horizon) + cost per request x volume x horizon), totals
+   within COST_TIE of it being a tie (costs come from timings) that goes to the better score,
+   then the cheaper training; without one, no training first, then cheaper training, then
+   lower latency.
 
 Every step is a function of `Option`s and `Needs`, so "what would the verdict be if ..." is the
 same procedure with other needs (`decide_steps(options, needs.relaxed(...), pairs)`). Ties are
@@ -32,6 +34,11 @@ from .stats import Paired, level_label, paired
 # the clean test rows whose answer never appears in train: its score then only measures how
 # many test answers repeat training answers.
 LOOKUP_UNSEEN_MAX = 0.05
+# Total costs within this share of the cheapest are a tie: they come from timings, and the
+# same strategy's test-set seconds differed by up to 11% between two runs of the demo on one
+# machine (benchmarks/results/demo.json and demo_before.json). A tie goes to the better score,
+# then the cheaper training.
+COST_TIE = 0.10
 
 
 @dataclass(frozen=True)
@@ -136,6 +143,19 @@ def _by_quality(o: Option) -> tuple:
     return (-o.score, o.trains, o.training_cost, o.cost_per_request, o.p50_ms, o.name)
 
 
+def cost_tied(total: float, low: float) -> bool:
+    """A total within COST_TIE of the lowest: inside the timing noise."""
+    return total <= low * (1 + COST_TIE)
+
+
+def volume_key(o: Option, totals: dict[str, float], low: float) -> tuple:
+    """With a stated volume: the totals tied with the lowest first, by score, then training
+    cost; then total cost, latency, name."""
+    tied = cost_tied(totals[o.name], low)
+    return (not tied, -o.score if tied else 0.0, o.training_cost if tied else 0.0,
+            totals[o.name], o.p50_ms, o.name)  # fmt: skip
+
+
 def no_volume_key(o: Option) -> tuple:
     """Without a stated volume: no training first, then cheaper training, then latency."""
     return (o.trains, o.training_cost, o.p50_ms, o.cost_per_request, o.name)
@@ -175,7 +195,8 @@ def decide_steps(options: Sequence[Option], needs: Needs, pairs: Pairs) -> Decis
     if needs.requests is not None:
         totals = {o.name: o.total_cost(needs) for o in ok}
         d.totals = {k: v for k, v in totals.items() if v is not None}
-        d.chosen = min(pool, key=lambda o: (d.totals[o.name], o.p50_ms, o.name)).name
+        low = min(d.totals[o.name] for o in pool)
+        d.chosen = min(pool, key=lambda o: volume_key(o, d.totals or {}, low)).name
         d.order = "lowest total cost over the horizon"
     else:
         d.chosen = min(pool, key=no_volume_key).name
@@ -215,16 +236,19 @@ def volume_segments(
 
     def winner(volume: float) -> str:
         at = needs.relaxed(requests_per_day=volume)
-        return min(pool, key=lambda o: (o.total_cost(at), o.p50_ms, o.name)).name
+        totals = {o.name: o.total_cost(at) or 0.0 for o in pool}
+        low = min(totals.values())
+        return min(pool, key=lambda o: volume_key(o, totals, low)).name
 
-    cuts = set()
-    for i, a in enumerate(pool):
-        for b in pool[i + 1 :]:
-            slope = a.per_request_day(needs) - b.per_request_day(needs)
-            if slope != 0:
-                v = (b.one_off(needs) - a.one_off(needs)) / slope
-                if v > 0:
-                    cuts.add(v)
+    cuts = set()  # where two totals cross, or one enters the other's tie band
+    for a in pool:
+        for b in pool:
+            for f in (1.0, 1.0 + COST_TIE):
+                slope = a.per_request_day(needs) - f * b.per_request_day(needs)
+                if a is not b and slope != 0:
+                    v = (f * b.one_off(needs) - a.one_off(needs)) / slope
+                    if v > 0:
+                        cuts.add(v)
     segments = [(0.0, winner(0.0))]
     for v in sorted(cuts):
         name = winner(v * (1 + 1e-9) + 1e-12)

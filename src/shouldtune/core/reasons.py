@@ -9,12 +9,15 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from .decision import (
+    COST_TIE,
     Option,
+    cost_tied,
     decide_steps,
     hard_reasons,
     latency_flip,
     no_volume_key,
     quality_reasons,
+    volume_key,
     volume_segments,
     without_harms,
 )
@@ -184,7 +187,9 @@ def _runner_up(c: _Case, pool: list[Option]) -> Option:
     """Of the options as good as the chosen one, the next by the order the choice used (the
     one a harm kept out is first by that order, so it is the one named)."""
     if c.d.totals is not None:
-        return min(pool, key=lambda o: (c.d.totals[o.name], o.p50_ms, o.name))
+        totals = c.d.totals
+        low = min(totals[o.name] for o in pool)
+        return min(pool, key=lambda o: volume_key(o, totals, low))
     return min(pool, key=no_volume_key)
 
 
@@ -199,6 +204,8 @@ def _cost_compare(c: _Case, chosen: Option, other: Option) -> str:
         )
     if c.d.totals is not None:
         mine, theirs = c.d.totals[chosen.name], c.d.totals[other.name]
+        if mine != theirs and cost_tied(max(mine, theirs), min(mine, theirs)):
+            return _cost_tie(c, chosen, other, parts)
         if mine == theirs:  # decide_steps then goes by p50, then by name
             how = "is faster" if chosen.p50_ms != other.p50_ms else "comes first by name"
             return f"It costs the same in all and {how}: {parts}."
@@ -218,6 +225,23 @@ def _cost_compare(c: _Case, chosen: Option, other: Option) -> str:
     if chosen.cost_per_request != other.cost_per_request:
         return f"It is cheaper to run: {parts}."
     return f"It ties on every count and comes first by name: {parts}."
+
+
+def _cost_tie(c: _Case, chosen: Option, other: Option, parts: str) -> str:
+    """Totals inside the timing noise: say so, and what broke the tie."""
+    mine, theirs = (c.d.totals or {})[chosen.name], (c.d.totals or {})[other.name]
+    if chosen.score != other.score:
+        broken = f"the better score ({chosen.score:.3f} against {other.score:.3f})"
+    elif chosen.training_cost != other.training_cost:
+        broken = "the cheaper training"
+    else:
+        broken = "the lower total" if mine < theirs else "latency, then name"
+    return (
+        f"Over {c.needs.horizon_days:,.0f} days at {_per_day(c.needs.requests_per_day or 0)}"
+        f" requests a day it costs {c.money(mine)} in all against {c.money(theirs)}: within"
+        f" {COST_TIE:.0%}, inside the noise of the timings they come from, so a tie, broken by"
+        f" {broken} ({parts})."
+    )
 
 
 def _cost_parts(c: _Case, o: Option) -> str:
@@ -412,7 +436,7 @@ def _volume_flips(c: _Case) -> list[dict[str, Any]]:
                 "below": name,
                 "above": after,
                 "sentence": (
-                    f"Volume: up to {_per_day(cut)} requests a day {name} costs least over"
+                    f"Volume: up to {_per_day(cut)} requests a day {name} is chosen on cost over"
                     f" {c.needs.horizon_days:,.0f} days, above it {after}{where}; as good in"
                     f" quality: {', '.join(c.d.preferred)}."
                 ),
