@@ -310,12 +310,14 @@ def test_still_learning_fine_tunes_keep_it_undecided_and_say_what_to_do():
         (
             "Undecided on fine-tuning: full (0.100) was still learning when its training"
             " ended (dev loss still falling at its last evaluation), so its score is no"
-            " evidence against fine-tuning; train it longer before deciding."
+            " evidence against fine-tuning, and at the best it could reach (1.000) it would be"
+            " chosen; train it longer before deciding."
         ),
         (
             "Undecided on fine-tuning: lora (0.067) was still learning when its training"
             " ended (dev loss still falling at its last evaluation), so its score is no"
-            " evidence against fine-tuning; train it longer before deciding."
+            " evidence against fine-tuning, and at the best it could reach (1.000) it would be"
+            " chosen; train it longer before deciding."
         ),
         (
             "Cost: layers costs 100.00 USD per 1,000 requests against 100.00 USD for"

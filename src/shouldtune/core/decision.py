@@ -213,6 +213,39 @@ def seeds_reverse(leader: Option, other: Option, margin: float = 0.0) -> bool:
     return bool(other.seed_scores) and max(other.seed_scores) + margin >= leader.score
 
 
+def learning_ceiling(scores: Sequence[float], unreachable: Iterable[int]) -> list[float]:
+    """The best a fine-tune could score with more training: every scored row right (1.0, the
+    metrics' top) except those whose answer occurs in no training output (`unreachable`: a
+    closed-answer task; no training teaches an answer it never sees), which keep their score."""
+    blocked = set(unreachable)
+    return [float(s) if i in blocked else 1.0 for i, s in enumerate(scores)]
+
+
+def ceiling_flips(
+    options: Sequence[Option], needs: Needs, pairs: Pairs, unreachable: Iterable[int] = ()
+) -> dict[str, float]:
+    """Still-learning fine-tunes whose training could still change the decision: at their
+    ceiling (`learning_ceiling`), a fine-tune would be chosen. {name: ceiling score}. One that
+    already ties the leader at the ceiling, or loses on the needs even there, is not listed."""
+    from .stats import bootstrap_ci
+
+    blocked, out = list(unreachable), {}
+    for o in options:
+        if not (o.trains and o.still_learning) or hard_reasons(o, needs):
+            continue
+        best = learning_ceiling(pairs.scores[o.name], blocked)
+        if best == [float(x) for x in pairs.scores[o.name]]:
+            continue  # already at its ceiling: more training changes nothing
+        mean, lo, hi = bootstrap_ci(best, pairs.n_resamples, pairs.seed)
+        top = replace(o, score=mean, ci_low=lo, ci_high=hi)
+        swapped = [top if x.name == o.name else x for x in options]
+        at = Pairs({**pairs.scores, o.name: best}, pairs.n_resamples, pairs.seed)
+        chosen = decide_steps(swapped, needs, at).chosen
+        if chosen is not None and by_name(swapped)[chosen].trains:
+            out[o.name] = mean
+    return out
+
+
 def without_harms(options: Iterable[Option]) -> list[Option]:
     """The same options as if no probe had found a harm: what step 4 changed."""
     return [replace(o, harms=()) for o in options]

@@ -33,6 +33,9 @@ class Evidence:
     docs_share: float | None = None
     knowledge_warning: str | None = None  # SliCK, for a data set that teaches facts
     open_ended: bool = False
+    # Positions among the scored (clean) rows whose answer occurs in no training output, for
+    # a closed-answer task: what no amount of fine-tuning can teach (core/decision.py).
+    unreachable: tuple[int, ...] = ()
 
     @classmethod
     def from_run(
@@ -53,7 +56,22 @@ class Evidence:
             docs_share=float(share) if isinstance(share, int | float) else None,
             knowledge_warning=str(warning) if warning else None,
             open_ended=bool(audit.get("open_ended")) if isinstance(audit, dict) else False,
+            unreachable=_unreachable(audit, n_test),
         )
+
+
+def _unreachable(audit: Any, n_test: int) -> tuple[int, ...]:
+    """Positions among the clean rows (the audit's test_rows) whose answer is in no training
+    output; none for an open-ended task (any answer may be written) or an older audit."""
+    rows = audit.get("test_rows") if isinstance(audit, dict) else None
+    if not isinstance(rows, dict) or audit.get("open_ended"):
+        return ()
+    in_train, seen = rows.get("answer_in_train"), rows.get("seen") or []
+    if not isinstance(in_train, list) or not isinstance(seen, list):
+        return ()
+    clean = [i for i in range(n_test) if i not in set(seen)]
+    found = set(in_train)
+    return tuple(p for p, i in enumerate(clean) if i not in found)
 
 
 def _finding(audit: Any, check: str) -> dict | None:

@@ -11,10 +11,12 @@ from typing import TYPE_CHECKING, Any
 from .decision import (
     COST_TIE,
     Option,
+    ceiling_flips,
     cost_tied,
     decide_steps,
     hard_reasons,
     latency_flip,
+    learning_ceiling,
     no_volume_key,
     quality_reasons,
     volume_key,
@@ -80,7 +82,7 @@ def headline(c: _Case, v: Verdict) -> str:
             return f"{prefix}Verdict: use {chosen.name}{no_llm} (no fine-tune was run)"
         return f"{prefix}Verdict: don't fine-tune{no_llm} — use {chosen.name}"
     if "still_learning" in v.drivers:
-        names = [o.name for o in c.options if o.trains and o.still_learning]
+        names = sorted(ceiling_flips(c.options, c.needs, c.pairs, c.evidence.unreachable))
         learning = " and ".join([", ".join(names[:-1]), names[-1]] if len(names) > 1 else names)
         was = "were" if len(names) > 1 else "was"
         return (
@@ -277,16 +279,40 @@ def _fine_tune_lines(c: _Case, v: Verdict) -> list[str]:
         return ["Only fine-tuned strategies were run: nothing to compare fine-tuning against."]
     lines = _for_lines(c, v, tuned) if v.fine_tune is True else []
     if v.fine_tune is None:
+        flips = ceiling_flips(c.options, c.needs, c.pairs, c.evidence.unreachable)
         lines = [
             f"Undecided on fine-tuning: {o.name} ({o.score:.3f}) was still learning when its"
             " training ended (dev loss still falling at its last evaluation), so its score is"
-            " no evidence against fine-tuning; train it longer before deciding."
+            f" no evidence against fine-tuning, and at the best it could reach"
+            f" ({flips[o.name]:.3f}) it would be chosen; train it longer before deciding."
             for o in c.options
-            if o.trains and o.still_learning
+            if o.name in flips
         ]
     if v.fine_tune is False:
-        lines = _against_lines(c, v, tuned, rival)
+        lines = _against_lines(c, v, tuned, rival) + _learning_cannot_change(c)
     return lines + _break_even(c, tuned, rival)
+
+
+def _learning_cannot_change(c: _Case) -> list[str]:
+    """Still-learning fine-tunes whose further training could not change the verdict."""
+    flips = ceiling_flips(c.options, c.needs, c.pairs, c.evidence.unreachable)
+    out = []
+    for o in c.options:
+        if not (o.trains and o.still_learning) or o.name in flips:
+            continue
+        ceiling = learning_ceiling(c.pairs.scores[o.name], c.evidence.unreachable)
+        top = sum(ceiling) / max(len(ceiling), 1)
+        bound = (
+            f", the {len(c.evidence.unreachable)} clean test rows whose answer occurs in no"
+            " training output left as they are: no training teaches an answer it never sees"
+            if c.evidence.unreachable
+            else ""
+        )
+        out.append(
+            f"{o.name} ({o.score:.3f}) was still learning, but more training cannot change this"
+            f" verdict: even at its ceiling ({top:.3f}{bound}) it would not be chosen."
+        )
+    return out
 
 
 def _vs(c: _Case, tuned: Option, other: Option) -> str:

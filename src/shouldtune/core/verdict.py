@@ -19,6 +19,7 @@ from .decision import (
     Option,
     Pairs,
     by_name,
+    ceiling_flips,
     decide_steps,
     hard_reasons,
     without_harms,
@@ -259,13 +260,8 @@ def _fine_tune(c: _Case) -> tuple[bool | None, list[str]]:
 
 
 def _learning_could_change(c: _Case) -> bool:
-    """A still-learning fine-tune that lost on quality (not on cost or a hard need)."""
-    for o in c.options:
-        if not (o.trains and o.still_learning) or hard_reasons(o, c.needs):
-            continue
-        if o.name not in c.d.acceptable:
-            return True
-    return False
+    """A still-learning fine-tune that, trained further up to its ceiling, would be chosen."""
+    return bool(ceiling_flips(c.options, c.needs, c.pairs, c.evidence.unreachable))
 
 
 def _alts_meeting_hard_needs(c: _Case) -> list[Option]:
