@@ -94,8 +94,9 @@ def build_results(record: RunRecord, scoring: Scoring, out_dir: Path) -> dict[st
     params = record.model.get("parameters")
     costs = cost_report(scored, len(record.test), params, scoring.prices, remote=record.remote)
     evidence = Evidence.from_run(
-        bool(record.run.get("quick")), record.audit, knowledge, split.n, len(split.seen)
-    )
+        bool(record.run.get("quick")), record.audit, knowledge, split.n, len(split.seen),
+        int(record.task.get("n_train") or 0),
+    )  # fmt: skip
     verdict = decide(scored, seed, costs, scoring.needs, evidence, scoring.bootstrap_samples)
     versus = verdict.steps.get("versus")
     for run in record.runs:

@@ -36,10 +36,27 @@ class Evidence:
     # Positions among the scored (clean) rows whose answer occurs in no training output, for
     # a closed-answer task: what no amount of fine-tuning can teach (core/decision.py).
     unreachable: tuple[int, ...] = ()
+    # Training rows the audit found contradicting each other (same or near-same input, other
+    # answer) or likely mislabelled (cleanlab), of `n_train`, with file:line examples.
+    conflicts: int = 0
+    mislabelled: int = 0
+    n_train: int = 0
+    dirty_sources: tuple[str, ...] = ()
+
+    @property
+    def dirty_share(self) -> float:
+        """Share of training rows a fine-tune would learn contradictions from."""
+        return (self.conflicts + self.mislabelled) / self.n_train if self.n_train else 0.0
 
     @classmethod
     def from_run(
-        cls, quick: bool, audit: Any, knowledge: Any, n_test: int, n_seen: int
+        cls,
+        quick: bool,
+        audit: Any,
+        knowledge: Any,
+        n_test: int,
+        n_seen: int,
+        n_train: int = 0,
     ) -> Evidence:
         docs = _finding(audit, "docs_support")
         warn_docs = docs is not None and docs.get("severity") in ("warning", "blocking")
@@ -57,7 +74,29 @@ class Evidence:
             knowledge_warning=str(warning) if warning else None,
             open_ended=bool(audit.get("open_ended")) if isinstance(audit, dict) else False,
             unreachable=_unreachable(audit, n_test),
+            **_dirty(audit, n_train),
         )
+
+
+def _dirty(audit: Any, n_train: int) -> dict[str, Any]:
+    """The audit's conflicting and likely mislabelled training rows, with their sources."""
+    conflicts, noise = _finding(audit, "conflicting_labels"), _finding(audit, "label_noise")
+    sources: list[str] = []
+    for f in (conflicts, noise):
+        for ex in (f or {}).get("examples") or []:
+            if isinstance(ex, dict) and isinstance(ex.get("source"), str):
+                sources.append(ex["source"])
+
+    def count(f: dict | None) -> int:
+        n = (f or {}).get("count")
+        return n if isinstance(n, int) and (f or {}).get("severity") != "info" else 0
+
+    return {
+        "conflicts": count(conflicts),
+        "mislabelled": count(noise),
+        "n_train": n_train,
+        "dirty_sources": tuple(dict.fromkeys(sources)),
+    }
 
 
 def _unreachable(audit: Any, n_test: int) -> tuple[int, ...]:

@@ -38,6 +38,9 @@ if TYPE_CHECKING:
     from .verdict import _Case
 
 LEVEL = f"{CONFIDENCE:.0%}"
+# Past this share of the training rows, conflicting or likely mislabelled rows reach the
+# verdict's reasons when a fine-tune is recommended or left undecided (it learns them).
+DIRTY_SHARE = 0.05
 DRIVER_WORDS = {
     "quality": "quality",
     "cost": "cost at your volume",
@@ -129,7 +132,7 @@ def all_reasons(c: _Case, v: Verdict) -> list[str]:
         out += [f["sentence"] for f in v.flips]
     out += given_lines(c.results)
     out += _probe_lines(c, v)
-    out += _evidence_lines(c)
+    out += _evidence_lines(c) + _dirty_data_line(c, v)
     out += _metric_gap_lines(c)
     out += _retrieval_lines(c)
     worse = _significantly_worse(c)
@@ -618,6 +621,22 @@ def _evidence_lines(c: _Case) -> list[str]:
     return out
 
 
+def _dirty_data_line(c: _Case, v: Verdict) -> list[str]:
+    """Contradicting training rows, where a fine-tune is recommended or left undecided: it
+    would learn them as they are."""
+    e = c.evidence
+    if v.fine_tune is False or e.dirty_share < DIRTY_SHARE:
+        return []
+    found = [f"{e.conflicts} conflicting pairs" if e.conflicts else "",
+             f"{e.mislabelled} rows that look mislabelled" if e.mislabelled else ""]  # fmt: skip
+    where = f", e.g. {', '.join(e.dirty_sources[:4])}" if e.dirty_sources else ""
+    return [
+        f"Training data: {' and '.join(x for x in found if x)} ({e.dirty_share:.0%} of"
+        f" {e.n_train} training rows{where}) — a fine-tune learns those contradictions as they"
+        " are; fix these first (the audit lists them)."
+    ]
+
+
 def _metric_gap_lines(c: _Case) -> list[str]:
     """Right answers a strict metric hides: the answer *contains* the expected one. (Token
     F1's partial overlap is shown in the report, but a half-right code is not a right one.)"""
@@ -714,13 +733,17 @@ def _need_steps(c: _Case) -> list[str]:
 
 def next_steps(c: _Case, v: Verdict) -> list[str]:
     """Ranked from the run's own evidence; only when the verdict is not a decision."""
+    dirty = bool(_dirty_data_line(c, v))
+    fix = ["fix the training rows the audit finds contradicting each other or mislabelled"
+           " first (shouldtune audit): a fine-tune learns them"] if dirty else []  # fmt: skip
     if v.recommended is not None and v.fine_tune is not None:
-        return []
-    steps = _need_steps(c) if v.recommended is None else []
+        return fix
+    steps = fix + (_need_steps(c) if v.recommended is None else [])
     if c.evidence.quick:
         steps.append("run without --quick (every test row, full training, learning-rate sweep)")
+    flippable = ceiling_flips(c.options, c.needs, c.pairs, c.evidence.unreachable)
     for o in c.options:
-        if o.trains and o.still_learning:
+        if o.name in flippable:
             steps.append(
                 f"train {o.name} longer (raise options.{o.name}.epochs): its dev loss was still"
                 " falling"
