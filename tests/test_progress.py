@@ -65,7 +65,8 @@ def test_plain_progress_one_line_per_stage_start_and_end(plain_lines):
         "[0:04] plan · measuring speed done in 4.0 s",
         "Plan for demo on tiny: 2 strategies",
         "[0:06] zero_shot · evaluating started · about 28 s left",
-        "[0:46] zero_shot · evaluating done in 40 s · about 8.0 s left",
+        "[0:46] zero_shot · evaluating done in 40 s · this stage 20 s past its estimate, then"
+        " about 16 s left",
         "[0:46] verdict · scoring started · about 15 s left",
         "[0:46] warning: something worth knowing",
         "[0:49] verdict · scoring done in 3.0 s · about 12 s left",
@@ -182,3 +183,21 @@ def test_quiet_libraries_drops_only_the_known_warnings():
             )
             with pytest.raises(FutureWarning, match="something else"):
                 warnings.warn("something else is deprecated", FutureWarning, stacklevel=1)
+
+
+def test_an_overrunning_stage_says_so_and_re_estimates_the_rest_from_the_measured_rate():
+    from shouldtune.progress import left_words
+
+    clock = Clock()
+    eta = Eta([("setup", 10), ("lora", 60), ("rag", 30), ("verdict", 10)], clock)
+    clock.now += 10
+    eta.enter("lora")  # setup on time: ratio 1
+    clock.now += 30
+    assert eta.overrun() == 0 and left_words(eta) == "about 1 min 10 s left"
+    clock.now += 7 * 60 - 30  # the training runs 7 minutes, 6 past its 1-minute estimate
+    assert eta.overrun() == pytest.approx(360)
+    # The rest (40 s estimated) at this stage's measured rate, 7x, bounded at 5x: 200 s.
+    assert eta.after_current() == pytest.approx(200)
+    assert left_words(eta) == "this stage 6 min 00 s past its estimate, then about 3 min 20 s left"
+    clock.now += 60
+    assert left_words(eta).startswith("this stage 7 min 00 s past its estimate")

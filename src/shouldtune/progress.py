@@ -75,3 +75,30 @@ class Eta:
         r = self.ratio()
         current = max(self.estimates[self.index] * r - (self.clock() - self.phase_started), 0.0)
         return current + r * sum(self.estimates[self.index + 1 :])
+
+    def overrun(self) -> float:
+        """Seconds the running phase is past its corrected estimate (0 while it is not)."""
+        elapsed = self.clock() - self.phase_started
+        return max(elapsed - self.estimates[self.index] * self.ratio(), 0.0)
+
+    def after_current(self) -> float:
+        """The phases after the running one, at the rate measured so far, this phase's own
+        overrun included: a machine slower than the plan said is slower for the rest too."""
+        r, est = self.ratio(), self.estimates[self.index]
+        if est > 0 and self.overrun() > 0:
+            r = min(max(r, (self.clock() - self.phase_started) / est), RATIO_BOUNDS[1])
+        return r * sum(self.estimates[self.index + 1 :])
+
+
+def left_words(eta: Eta) -> str:
+    """'about 3 min left', or, past the stage's estimate, how far past and what follows it
+    (a fixed 'about 1.3 s left' for ten minutes of an overrunning training said nothing)."""
+    from .estimate import duration
+
+    over = eta.overrun()
+    if over <= 0:
+        return f"about {duration(eta.remaining())} left"
+    return (
+        f"this stage {duration(over)} past its estimate, then about"
+        f" {duration(eta.after_current())} left"
+    )

@@ -22,7 +22,7 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
-from ..progress import Eta
+from ..progress import Eta, left_words
 
 HEARTBEAT_S = 60.0  # a long stage still says something this often (CI kills silent jobs)
 
@@ -33,12 +33,6 @@ def clock_text(seconds: float) -> str:
     if s >= 3600:
         return f"{s // 3600}:{s % 3600 // 60:02d}:{s % 60:02d}"
     return f"{s // 60}:{s % 60:02d}"
-
-
-def left_text(seconds: float) -> str:
-    from ..estimate import duration
-
-    return f"about {duration(seconds)} left"
 
 
 def _plan_lines(estimate: Any) -> list[str]:
@@ -94,7 +88,7 @@ class RichProgress:
         run_left = ""
         if self.eta is not None:
             self.eta.enter(strategy)
-            run_left = f"(run: {left_text(self.eta.remaining())})"
+            run_left = f"(run: {left_words(self.eta)})"
         self._current = self.bar.add_task(stage, total=total, strategy=strategy, run_left=run_left)
 
     def advance(self, n: int = 1) -> None:
@@ -140,7 +134,7 @@ class PlainProgress:
         self._last_line = now
 
     def _left(self) -> str:
-        return f" · {left_text(self.eta.remaining())}" if self.eta is not None else ""
+        return f" · {left_words(self.eta)}" if self.eta is not None else ""
 
     def _end_stage(self) -> None:
         if self._stage is None:
