@@ -80,7 +80,8 @@ class NeedsConfig(Strict):
 
 
 class EvalConfig(Strict):
-    latency_samples: int = Field(6, ge=1, le=1000)
+    # Single requests timed per strategy (after one warm-up): a p95 needs 20 or more.
+    latency_samples: int = Field(20, ge=1, le=1000)
     bootstrap_samples: int = Field(2000, ge=100, le=100_000)
     max_test: int | None = Field(None, ge=1)
     # Label tasks: LLM strategies answer with the label set ranked by likelihood (the free

@@ -34,6 +34,9 @@ from .stats import Paired, level_label, paired
 # the clean test rows whose answer never appears in train: its score then only measures how
 # many test answers repeat training answers.
 LOOKUP_UNSEEN_MAX = 0.05
+# Latency samples a p95 needs (eval/measure.py keeps the same number; this module stays
+# free of numpy's measuring code).
+P95_MIN_SAMPLES = 20
 # Total costs within this share of the cheapest are a tie: they come from timings, and the
 # same strategy's test-set seconds differed by up to 11% between two runs of the demo on one
 # machine (benchmarks/results/demo.json and demo_before.json). A tie goes to the better score,
@@ -61,6 +64,8 @@ class Option:
     lookup_unseen: float | None = None  # a lookup's score on unseen-answer rows (else None)
     still_learning: bool = False
     seed_scores: tuple[float, ...] = ()  # a fine-tune's scores on its other seeds (seeds.py)
+    latency_n: int = 0  # single requests timed (0: unknown, older results)
+    p95_ci: tuple[float, float] | None = None  # the p95's bootstrap interval
 
     def one_off(self, needs: Needs) -> float:
         """Training over the horizon: the first run plus one per change of the task."""
@@ -111,7 +116,14 @@ def hard_reasons(o: Option, needs: Needs) -> list[str]:
         why.append("runs on a hosted model, and nothing may leave this machine (self_hosted)")
     budget = needs.latency_p95_ms
     if budget is not None and o.p95_ms > budget:
-        why.append(f"p95 latency {o.p95_ms:,.0f} ms is over the {budget:,.0f} ms budget")
+        ci = f" (95% CI {o.p95_ci[0]:,.0f}-{o.p95_ci[1]:,.0f})" if o.p95_ci else ""
+        few = (
+            f"; from only {o.latency_n} requests, too few for a p95 (20), so it is nearly the"
+            " slowest of them"
+            if 0 < o.latency_n < P95_MIN_SAMPLES
+            else ""
+        )
+        why.append(f"p95 latency {o.p95_ms:,.0f} ms{ci} is over the {budget:,.0f} ms budget{few}")
     return why
 
 

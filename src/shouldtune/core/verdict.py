@@ -118,7 +118,16 @@ def option_for(r: StrategyResult, costs: CostReport, needs: Needs | None = None)
         lookup_unseen=float(unseen["score"]) if lookup and unseen else None,
         still_learning=r.trains and still_learning(r.details.get("training")),
         seed_scores=_seed_scores(r.details) if r.trains else (),
+        latency_n=int(r.latency_ms.get("n", 0) or 0),
+        p95_ci=_p95_ci(r.latency_ms),
     )
+
+
+def _p95_ci(latency: dict[str, float]) -> tuple[float, float] | None:
+    low, high = latency.get("p95_ci_low"), latency.get("p95_ci_high")
+    if isinstance(low, int | float) and isinstance(high, int | float):
+        return float(low), float(high)
+    return None
 
 
 def _seed_scores(details: Any) -> tuple[float, ...]:

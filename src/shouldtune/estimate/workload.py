@@ -95,7 +95,7 @@ class Settings:
 
     quick: bool = False
     seed: int = 0
-    latency_samples: int = 6
+    latency_samples: int = 20
 
 
 class Tokens:

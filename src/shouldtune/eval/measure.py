@@ -95,11 +95,21 @@ def with_gpu_peak(compute: Callable[[], R], device: Any) -> Callable[[], R]:
     return run
 
 
-def percentiles_ms(seconds: Sequence[float]) -> dict[str, float]:
+P95_RESAMPLES = 1000
+
+
+def percentiles_ms(seconds: Sequence[float], seed: int = 0) -> dict[str, float]:
+    """p50 and p95 in ms, the sample count, and the p95's 95% bootstrap interval."""
     if not seconds:
-        return {"p50": 0.0, "p95": 0.0}
-    ms = np.asarray(seconds) * 1000
+        return {"p50": 0.0, "p95": 0.0, "n": 0}
+    ms = np.asarray(seconds, dtype=float) * 1000
+    rng = np.random.default_rng(seed)
+    resampled = ms[rng.integers(0, len(ms), size=(P95_RESAMPLES, len(ms)))]
+    p95s = np.percentile(resampled, 95, axis=1)
     return {
         "p50": round(float(np.percentile(ms, 50)), 1),
         "p95": round(float(np.percentile(ms, 95)), 1),
+        "n": len(ms),
+        "p95_ci_low": round(float(np.percentile(p95s, 2.5)), 1),
+        "p95_ci_high": round(float(np.percentile(p95s, 97.5)), 1),
     }
