@@ -64,3 +64,9 @@ def test_a_search_cut_by_its_budget_says_it_drew_from_more():
     assert "rag the best of 7 prompts (drawn from 24 within its budget) on 46 dev rows" in line
     whole = {**SEARCH, "listed": 14}
     assert "drawn" not in given_lines([result("rag", {"search": whole})])[0]
+
+
+def test_a_budget_that_held_one_candidate_is_the_configured_prompt():
+    kept = {**SEARCH, "candidates": 1, "listed": 8, "note": "the 45 s budget holds no second"}
+    line = given_lines([result("few_shot_knn", {"search": kept})])[0]
+    assert "few_shot_knn its configured prompt (the 45 s budget holds no second)" in line

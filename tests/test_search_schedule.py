@@ -107,3 +107,11 @@ def test_a_search_that_overruns_stops_at_a_round_with_the_best_so_far(monkeypatc
     assert result.row_evaluations < search.halving_answers(len(result.table), 16)
     chosen = [s for s in result.table if s.candidate == result.chosen][0]
     assert chosen.mean == max(s.mean for s in result.table)
+
+
+def test_a_budget_that_holds_no_second_candidate_keeps_the_configured_prompt(monkeypatch):
+    # 10 s an answer: the configured prompt's 4 rows take 40 s, another 4 would pass 60 s.
+    result = budget_search(monkeypatch, lambda c: 10.0, budget=60)
+    assert [s.candidate.get("k") for s in result.table] == [0]
+    assert result.chosen.get("k") == 0 and result.row_evaluations == search.MIN_ROWS
+    assert "holds no second candidate" in result.note and result.seconds == 40.0

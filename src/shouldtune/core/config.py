@@ -88,8 +88,9 @@ class EvalConfig(Strict):
     # generation kept as a view); false: free generation only.
     label_ranking: bool = True
     # Seconds each prompting strategy's search on dev may take (the learning curve has 120 s
-    # per fine-tune; the demo's LoRA sweep took 166 s on 2 cores). None: no limit.
-    search_budget_s: float | None = Field(60.0, gt=0)
+    # per fine-tune; the demo's LoRA sweep took 166 s on 2 AVX2 cores, its four prompting
+    # searches 193 s at 60 s each). None: no limit.
+    search_budget_s: float | None = Field(45.0, gt=0)
 
 
 class BackendConfig(Strict):

@@ -12,7 +12,7 @@ from .types import StrategyResult
 
 
 def _search_part(name: str, search: dict[str, Any]) -> str | None:
-    if not search.get("row_evaluations"):
+    if not search.get("row_evaluations") or search.get("candidates") == 1:
         note = search.get("note")
         return f"{name} its configured prompt ({note})" if note else None
     listed, tried = search.get("listed"), search.get("candidates")

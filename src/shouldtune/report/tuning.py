@@ -59,7 +59,7 @@ def _search_row(name: str, details: dict) -> dict[str, str] | None:
     search = _dict(details.get("search"))
     if not search:
         return None
-    searched = bool(search.get("row_evaluations"))
+    searched = bool(search.get("row_evaluations")) and search.get("candidates") != 1
     listed, tried = search.get("listed"), search.get("candidates")
     drawn = f" of {count(listed)} (budget)" if isinstance(listed, int) and listed != tried else ""
     note = f"; {search['note']}" if searched and search.get("note") else ""

@@ -139,10 +139,17 @@ def successive_halving(
         s.scores += [score(text, ex.output) for ex, text in zip(todo, texts, strict=True)]
         return len(todo)
 
-    evaluations = run(pool[0], rows)  # the configured prompt first: it measures the rate
+    # The configured prompt first: with a budget, its first MIN_ROWS answers measure the rate.
+    evaluations = run(pool[0], min(rows, MIN_ROWS) if budget_s is not None else rows)
     if budget_s is not None and evaluations:
-        pool, used, why = _fit_budget(pool, len(dev), budget_s, time.perf_counter() - start,
-                                      evaluations, seed)  # fmt: skip
+        spent = time.perf_counter() - start
+        per_answer = spent / evaluations
+        if spent + MIN_ROWS * per_answer > budget_s:  # not even one other candidate fits
+            why = (f"the {budget_s:.0f} s budget holds no second candidate at {per_answer:.2f} s"
+                   " per dev answer: the configured prompt is kept")  # fmt: skip
+            return SearchResult(pool[0].candidate, pool[0].candidate, [pool[0]], evaluations,
+                                evaluations, spent, why, listed, budget_s)  # fmt: skip
+        pool, used, why = _fit_budget(pool, len(dev), budget_s, spent, evaluations, seed)
         dev, rows = dev[:used], _first_rows(len(pool), used)
         notes += [why] if why else []
     alive, rounds = pool, 0
@@ -187,7 +194,7 @@ def _fit_budget(
             if halving_answers(n, n_dev) * per_answer <= budget_s]  # fmt: skip
     n, rows = max(fits, default=2), n_dev
     if not fits:  # the configured prompt and one other, on the rows the budget pays for
-        rows = min(n_dev, max(MIN_ROWS, answered, int(budget_s / per_answer / 2)))
+        rows = min(n_dev, max(MIN_ROWS, int(budget_s / per_answer / 2)))
     if n >= len(pool):
         return pool, rows, ""
     drawn = sorted(random.Random(seed).sample(range(1, len(pool)), n - 1))
