@@ -88,9 +88,9 @@ class EvalConfig(Strict):
     # generation kept as a view); false: free generation only.
     label_ranking: bool = True
     # Seconds each prompting strategy's search on dev may take (the learning curve has 120 s
-    # per fine-tune; the demo's LoRA sweep took 166 s on 2 AVX2 cores, its four prompting
-    # searches 193 s at 60 s each). None: no limit.
-    search_budget_s: float | None = Field(45.0, gt=0)
+    # per fine-tune). On 2 AVX2 cores the demo's LoRA sweep took 63 s and its four prompting
+    # searches 129 s at 45 s each, 32% of the run: 25 s keeps them near 20%. None: no limit.
+    search_budget_s: float | None = Field(25.0, gt=0)
 
 
 class BackendConfig(Strict):
