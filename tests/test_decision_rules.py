@@ -82,3 +82,22 @@ def test_a_probe_change_is_after_minus_before():
     assert drop["ci_high"] < 0  # significant, and below zero
     rise = paired(after, before, 500, 0)
     assert rise["diff"] == 0.5 and rise["ci_low"] > 0
+
+
+def test_the_verdict_reads_the_p95_interval_and_sample_count_from_the_results():
+    from test_verdict import result
+
+    from shouldtune.core.needs import Needs
+    from shouldtune.core.verdict import decide
+
+    slow = result("lora", [1.0] * 20 + [0.0] * 10, kind="fine-tuning", p50=600.0, p95=900.0)
+    slow.latency_ms.update({"n": 6, "p95_ci_low": 700.0, "p95_ci_high": 1200.0})
+    fast = result("few_shot", [1.0] * 12 + [0.0] * 18, p50=100.0, p95=150.0)
+    v = decide([slow, fast], needs=Needs(latency_p95_ms=500))
+    assert v.steps["ruled_out"]["lora"] == [
+        "p95 latency 900 ms (95% CI 700-1,200) is over the 500 ms budget; from only 6 requests,"
+        " too few for a p95 (20), so it is nearly the slowest of them"
+    ]
+    slow.latency_ms.update({"n": 20, "p95_ci_low": "?"})  # no interval unless both are numbers
+    v = decide([slow, fast], needs=Needs(latency_p95_ms=500))
+    assert v.steps["ruled_out"]["lora"] == ["p95 latency 900 ms is over the 500 ms budget"]

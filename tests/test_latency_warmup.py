@@ -67,3 +67,4 @@ def test_a_p95_from_few_samples_says_so_when_it_rules_a_strategy_out():
     assert hard_reasons(enough, Needs(latency_p95_ms=500)) == [
         "p95 latency 900 ms is over the 500 ms budget"
     ]
+
