@@ -11,7 +11,6 @@ from typing import TYPE_CHECKING, Any
 from .decision import (
     COST_TIE,
     Option,
-    ceiling_flips,
     cost_tied,
     decide_steps,
     hard_reasons,
@@ -85,7 +84,7 @@ def headline(c: _Case, v: Verdict) -> str:
             return f"{prefix}Verdict: use {chosen.name}{no_llm} (no fine-tune was run)"
         return f"{prefix}Verdict: don't fine-tune{no_llm} — use {chosen.name}"
     if "still_learning" in v.drivers:
-        names = sorted(ceiling_flips(c.options, c.needs, c.pairs, c.evidence.unreachable))
+        names = sorted(c.ceiling)
         learning = " and ".join([", ".join(names[:-1]), names[-1]] if len(names) > 1 else names)
         was = "were" if len(names) > 1 else "was"
         return (
@@ -282,7 +281,7 @@ def _fine_tune_lines(c: _Case, v: Verdict) -> list[str]:
         return ["Only fine-tuned strategies were run: nothing to compare fine-tuning against."]
     lines = _for_lines(c, v, tuned) if v.fine_tune is True else []
     if v.fine_tune is None:
-        flips = ceiling_flips(c.options, c.needs, c.pairs, c.evidence.unreachable)
+        flips = c.ceiling
         lines = [
             f"Undecided on fine-tuning: {o.name} ({o.score:.3f}) was still learning when its"
             " training ended (dev loss still falling at its last evaluation), so its score is"
@@ -298,7 +297,7 @@ def _fine_tune_lines(c: _Case, v: Verdict) -> list[str]:
 
 def _learning_cannot_change(c: _Case) -> list[str]:
     """Still-learning fine-tunes whose further training could not change the verdict."""
-    flips = ceiling_flips(c.options, c.needs, c.pairs, c.evidence.unreachable)
+    flips = c.ceiling
     out = []
     for o in c.options:
         if not (o.trains and o.still_learning) or o.name in flips:
@@ -741,7 +740,7 @@ def next_steps(c: _Case, v: Verdict) -> list[str]:
     steps = fix + (_need_steps(c) if v.recommended is None else [])
     if c.evidence.quick:
         steps.append("run without --quick (every test row, full training, learning-rate sweep)")
-    flippable = ceiling_flips(c.options, c.needs, c.pairs, c.evidence.unreachable)
+    flippable = c.ceiling
     for o in c.options:
         if o.name in flippable:
             steps.append(

@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 from .cost import CostReport, Prices, cost_report, money
@@ -185,6 +186,12 @@ class _Case:
     def named(self) -> dict[str, Option]:
         return by_name(self.options)
 
+    @cached_property
+    def ceiling(self) -> dict[str, float]:
+        """Still-learning fine-tunes whose further training could change the decision (and
+        their ceiling score): computed once, read by the verdict and its sentences."""
+        return ceiling_flips(self.options, self.needs, self.pairs, self.evidence.unreachable)
+
     def result(self, name: str) -> StrategyResult:
         return next(r for r in self.results if r.name == name)
 
@@ -270,7 +277,7 @@ def _fine_tune(c: _Case) -> tuple[bool | None, list[str]]:
 
 def _learning_could_change(c: _Case) -> bool:
     """A still-learning fine-tune that, trained further up to its ceiling, would be chosen."""
-    return bool(ceiling_flips(c.options, c.needs, c.pairs, c.evidence.unreachable))
+    return bool(c.ceiling)
 
 
 def _alts_meeting_hard_needs(c: _Case) -> list[Option]:
