@@ -41,6 +41,11 @@ def can_rank(model: Any) -> bool:
     return hasattr(model, "render") and hasattr(model, "model") and hasattr(model, "encode")
 
 
+def answers_ranked(ctx: Any, model: Any) -> bool:
+    """Whether this run's label task is answered by ranking the labels on `model`."""
+    return bool(ctx.labels) and can_rank(model)
+
+
 def end_of_turn(model: Any) -> str:
     """What the chat template writes after an assistant reply ("<|im_end|>"): scored with each
     label, so a label that is a prefix of another ("card" and "card_arrival") is told apart."""

@@ -18,7 +18,7 @@ from ..core import prompts
 from ..core.splits import stratified
 from ..core.types import Example, Kind, Task
 from . import search
-from .answering import can_rank
+from .answering import answers_ranked
 from .base import ChatStrategy, RunContext, answer_all
 from .base import Options as BaseOptions
 
@@ -70,7 +70,7 @@ class FewShot(ChatStrategy):
 
     def prepare(self, ctx: RunContext) -> dict[str, Any]:
         self._instructions = search.instruction_variants(
-            ctx.task, ctx.labels, bool(ctx.labels) and can_rank(self.model(ctx))
+            ctx.task, ctx.labels, answers_ranked(ctx, self.model(ctx))
         )
         train, dev = ctx.dev_split()
         why_not = search.skip_reason(ctx, dev, self.options.search)

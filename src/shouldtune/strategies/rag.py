@@ -20,7 +20,7 @@ from ..core.prompts import chat
 from ..core.types import Example, Generation, Kind, Task
 from ..retrieval.index import HybridIndex, chunk_documents
 from . import search
-from .answering import can_rank
+from .answering import answers_ranked
 from .base import ChatStrategy, RunContext, answer_all
 from .base import Options as BaseOptions
 
@@ -60,7 +60,7 @@ class Rag(ChatStrategy):
         chunks = chunk_documents(ctx.task.docs, self.options.chunk_chars)
         self.index = HybridIndex(chunks, ctx.embedder)
         self._instructions = search.instruction_variants(
-            ctx.task, ctx.labels, bool(ctx.labels) and can_rank(self.model(ctx))
+            ctx.task, ctx.labels, answers_ranked(ctx, self.model(ctx))
         )
         train, dev = ctx.dev_split()
         why_not = search.skip_reason(ctx, dev, self.options.search)

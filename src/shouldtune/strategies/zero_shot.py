@@ -11,7 +11,7 @@ from pydantic import Field
 from ..core.prompts import chat
 from ..core.types import Example, Kind
 from . import search
-from .answering import can_rank
+from .answering import answers_ranked
 from .base import ChatStrategy, Options, RunContext, answer_all
 
 
@@ -32,7 +32,7 @@ class ZeroShot(ChatStrategy):
 
     def prepare(self, ctx: RunContext) -> dict[str, Any]:
         self._instructions = search.instruction_variants(
-            ctx.task, ctx.labels, bool(ctx.labels) and can_rank(self.model(ctx))
+            ctx.task, ctx.labels, answers_ranked(ctx, self.model(ctx))
         )
         _, dev = ctx.dev_split()
         why_not = search.skip_reason(ctx, dev, self.options.search)
