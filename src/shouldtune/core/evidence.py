@@ -100,17 +100,17 @@ def _dirty(audit: Any, n_train: int) -> dict[str, Any]:
 
 
 def _unreachable(audit: Any, n_test: int) -> tuple[int, ...]:
-    """Positions among the clean rows (the audit's test_rows) whose answer is in no training
-    output; none for an open-ended task (any answer may be written) or an older audit."""
-    rows = audit.get("test_rows") if isinstance(audit, dict) else None
-    if not isinstance(rows, dict) or audit.get("open_ended"):
+    """Positions among the clean (scored) rows whose answer is in no training output
+    (scoring.TestSplit.unseen_answers); none for an open-ended task (any answer may be
+    written) or an audit that did not record it."""
+    from .scoring import TestSplit
+
+    split = TestSplit.from_audit(audit, n_test)
+    unseen = split.unseen_answers
+    if split.open_ended or unseen is None:
         return ()
-    in_train, seen = rows.get("answer_in_train"), rows.get("seen") or []
-    if not isinstance(in_train, list) or not isinstance(seen, list):
-        return ()
-    clean = [i for i in range(n_test) if i not in set(seen)]
-    found = set(in_train)
-    return tuple(p for p, i in enumerate(clean) if i not in found)
+    at = {row: p for p, row in enumerate(split.clean)}
+    return tuple(at[row] for row in unseen)
 
 
 def _finding(audit: Any, check: str) -> dict | None:
