@@ -18,8 +18,9 @@ from typing import Any
 from ..core.types import Generation, Task
 from ..progress import NullProgress
 
-# Prompts per ranking pass: each of their options holds a copy of the prompt's cache, so
-# one prompt at a time was the fastest on a 2-core CPU (77 labels).
+# Prompts per ranking pass. A prompt's labels are packed behind one copy of its cache
+# (models/likelihood.py); 4 prompts a pass were no faster than 1 on a 2-core CPU with 77
+# labels (benchmarks/label_ranking.py), and one keeps the padding away.
 RANK_CONTEXTS = 1
 
 
