@@ -60,3 +60,21 @@ def test_undecided_says_it_too_and_a_decision_against_or_a_small_share_does_not(
     assert DIRTY_SHARE > 66 / 2000
     small = verdict([result("few_shot", ones(10)), tune("lora", ones(25))], evidence=evidence(2000))
     assert not any("conflicting pairs" in r for r in small.reasons) and small.next_steps == []
+
+
+def test_label_noise_counts_only_when_its_detector_reads_the_task_well():
+    from shouldtune.core.evidence import NOISE_TRUSTED_ACCURACY
+
+    def audit(accuracy):
+        noise = {"check": "label_noise", "severity": "warning", "count": 163,
+                 "examples": [{"source": "train.jsonl:7"}],
+                 "data": {"oof_accuracy": accuracy, "folds": 5}}  # fmt: skip
+        return {"findings": [noise]}
+
+    # banking77: right on 53% of held-out rows, 163 flags: mostly the detector's own errors.
+    weak = Evidence.from_run(False, audit(0.53), None, 30, 0, 462)
+    assert weak.mislabelled == 0 and weak.dirty_share == 0.0 and weak.dirty_sources == ()
+    sure = Evidence.from_run(False, audit(NOISE_TRUSTED_ACCURACY), None, 30, 0, 462)
+    assert sure.mislabelled == 163 and sure.dirty_sources == ("train.jsonl:7",)
+    just_under = Evidence.from_run(False, audit(NOISE_TRUSTED_ACCURACY - 0.001), None, 30, 0, 462)
+    assert just_under.mislabelled == 0
