@@ -45,6 +45,8 @@ MODULE = textwrap.dedent(
             return {"echoes": True}
 
         def predict(self, examples, ctx):
+            if len(examples) > 1:  # the test set; single requests are latency samples
+                _log("echo.predict")
             return [Generation(ex.input) for ex in examples]
 
 
@@ -64,6 +66,8 @@ MODULE = textwrap.dedent(
             return {"train_seconds": time.perf_counter() - t0, "rows": len(self.table)}
 
         def predict(self, examples, ctx):
+            if len(examples) > 1:
+                _log("memo.predict")
             return [Generation(self.table.get(ex.input.split()[-1], "?")) for ex in examples]
     """
 )
@@ -108,11 +112,19 @@ def test_a_new_strategy_runs_end_to_end_from_its_traits(
     assert not out.exists()
     monkeypatch.delenv("CONTRACT_FAIL")
     results = run_task(root, opts)
-    # Resume: echo's answers were reused, memo trained once more.
-    assert plugin.read_text().split() == ["echo.prepare", "memo.prepare", "memo.prepare"]
+    # Resume: echo's answers were reused; it had not been timed yet (latency is timed
+    # round-robin after the last strategy), so it is prepared again for that, not asked
+    # the test set again. memo trained once more.
+    log = plugin.read_text().split()
+    first, resumed = ["echo.prepare", "echo.predict", "memo.prepare"], ["echo.prepare"]
+    assert log == first + resumed + ["memo.prepare", "memo.predict"]
+    assert sum(x == "echo.predict" for x in log) == 1  # the answers: once, never again
     by = {s["name"]: s for s in results["strategies"]}
     assert by["echo"]["traits"] == {"trains": False, "uses_llm": False, "hosted": False}
     assert by["memo"]["traits"] == {"trains": True, "uses_llm": False, "hosted": False}
+    for name in ("echo", "memo"):  # both held and timed together after the last one answered
+        assert by[name]["details"]["latency_timed"] == "round-robin"
+        assert by[name]["latency_ms"]["n"] == 1
     assert by["memo"]["quality"]["score"] == 1.0 and by["echo"]["quality"]["score"] == 0.0
     # Cost: no LLM means no FLOPs; training is priced from its own seconds.
     assert by["memo"]["cost"]["flops_per_request"] is None

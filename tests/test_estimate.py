@@ -128,7 +128,11 @@ def test_workload_counts_match_the_plan(make_task_dir, tiny_model_dir):
     names = [s.name for s in est.strategies]
     assert names == ["baseline", "zero_shot", "few_shot", "lora"]
     assert est.skipped == [("rag", "no docs/ folder with .md or .txt files")]
-    assert [p for p, _ in est.phases()] == ["setup", *names, "verdict"]
+    # Latency is its own phase after every strategy: the run times it round-robin.
+    assert [p for p, _ in est.phases()] == ["setup", *names, "latency", "verdict"]
+    assert dict(est.phases())["latency"] == pytest.approx(
+        sum(s.seconds.get("latency", 0.0) for s in est.strategies)
+    )
     zero = est.strategies[1]
     assert zero.requests == 6 + 1 + 2  # the test set, a warm-up, then two latency samples
     assert zero.new_tokens == 9 * 7  # every answer assumed to run to max_new_tokens
@@ -243,7 +247,8 @@ def test_plan_only_runs_nothing_and_run_keeps_the_estimate(
     )
     out = tmp_path / "run"
     got = run_task(root, RunOptions(out_dir=out, model=str(tiny_model_dir), plan_only=True))
-    assert [p for p, _ in got["plan"]["phases"]] == ["setup", "baseline", "zero_shot", "verdict"]
+    phases = [p for p, _ in got["plan"]["phases"]]
+    assert phases == ["setup", "baseline", "zero_shot", "latency", "verdict"]
     assert not out.exists() and not out.with_name(".run.partial").exists()
     seen: list = []
     results = run_task(

@@ -127,11 +127,15 @@ def test_sigkill_then_rerun_continues_and_matches(tmp_path, make_task_dir, tiny_
     assert not cache.exists() and not (tmp_path / ".run.partial").exists()
     results = json.loads((out / "results.json").read_text())
     by_name = {s["name"]: s for s in results["strategies"]}
-    # Timings are measured once: a reused result carries the killed attempt's numbers.
+    # Timings are measured once: a reused result carries the killed attempt's numbers. Its
+    # latency was still pending (timed round-robin after the last strategy): timed now.
     reused = by_name["zero_shot"]
-    timings = ["latency_ms", "tokens_per_s", "prompt_tokens_mean", "train_seconds",
-               "eval_seconds", "peak_rss_mb"]  # fmt: skip
+    timings = ["tokens_per_s", "prompt_tokens_mean", "train_seconds", "eval_seconds",
+               "peak_rss_mb"]  # fmt: skip
     assert {k: reused[k] for k in timings} == {k: zero_shot["run"][k] for k in timings}
+    assert zero_shot["pending"] and zero_shot["run"]["latency_ms"]["n"] == 0
+    assert reused["latency_ms"]["n"] == 1 and reused["latency_ms"]["p50"] > 0
+    assert reused["details"]["latency_timed"] == "round-robin"
     training = by_name["lora"]["details"]["training"]
     assert training["resumed_at_step"] and 0 < training["resumed_at_step"] <= training["steps"]
     assert (out / by_name["lora"]["details"]["saved_to"]).is_dir()  # restored from the cache

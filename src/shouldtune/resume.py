@@ -194,9 +194,16 @@ class RunCache:
         return self.folder / f"{key}.ckpt"
 
     def evaluate(
-        self, strategy: Any, work: Path, seed: int, compute: Callable[[], StrategyRun]
+        self,
+        strategy: Any,
+        work: Path,
+        seed: int,
+        compute: Callable[[], StrategyRun],
+        pending: bool = False,
     ) -> tuple[StrategyRun, bool]:
-        """(the cached run of `strategy`, True) or (computed now and cached, False)."""
+        """(the cached run of `strategy`, True) or (computed now and cached, False).
+        `pending`: the run is not whole yet (its latency is timed later, `finish`); a resumed
+        run reuses its answers and sees `is_pending`."""
         key = self.key(strategy)
         cached = self.load(key, work)
         if cached is not None:
@@ -205,11 +212,13 @@ class RunCache:
         seed_everything(seed)
         before = _files(work)
         run = compute()
-        self.save(key, run, work, before)
+        self.save(key, run, work, before, pending)
         shutil.rmtree(self.checkpoints(key), ignore_errors=True)
         return run, False
 
-    def save(self, key: str, run: StrategyRun, work: Path, before: dict[str, int]) -> None:
+    def save(
+        self, key: str, run: StrategyRun, work: Path, before: dict[str, int], pending: bool = False
+    ) -> None:
         """Snapshot the files the strategy wrote, then the entry (last, atomic: the commit)."""
         made = {rel: size for rel, size in _files(work).items() if before.get(rel) != size}
         stash = self.folder / f"{key}.files"
@@ -217,7 +226,21 @@ class RunCache:
         for rel in made:
             _link_or_copy(work / rel, stash / rel)
         entry = {"format": FORMAT, "key": key, "run": run.to_json(), "files": made}
+        if pending:
+            entry["pending"] = True
         atomic_write_json(self.folder / f"{key}.json", entry)
+
+    def is_pending(self, key: str) -> bool:
+        """True when the entry of `key` still waits for its latency (`finish`)."""
+        entry = self._entry(key)
+        return bool(entry and entry.get("pending"))
+
+    def finish(self, key: str, run: StrategyRun) -> None:
+        """The pending entry of `key` made whole with `run` (its latency now measured)."""
+        path = self.folder / f"{key}.json"
+        entry = json.loads(path.read_text(encoding="utf-8"))
+        entry.pop("pending", None)
+        atomic_write_json(path, entry | {"run": run.to_json()})
 
     def load(self, key: str, work: Path) -> StrategyRun | None:
         entry = self._entry(key)

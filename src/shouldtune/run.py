@@ -328,24 +328,78 @@ def _execute(
         task, [s.trains for _, s in the_plan.run], opts.quick, opts.seed, cfg.bootstrap_samples
     )
     knowledge = probes.knowledge(ctx, metric.score_row) if probes else None
-    while the_plan.run:  # pop, so a tuned model is freed before the next strategy starts
+    timed = _LatencyRounds(ctx, task.test[:latency_n], cache, opts.seed)
+    while the_plan.run:  # pop, so a tuned model too big to hold is freed before the next
         _name, strategy = the_plan.run.pop(0)
         traits = strategy.traits(hosted_backend=hosted)
-        compute = partial(evaluate, strategy, ctx, latency_n, traits)
+        compute = partial(evaluate, strategy, ctx, latency_n, traits, timed.wanted)
         compute = with_gpu_peak(compute, device.current().device)
         compute = probes.wrap(compute, strategy, ctx) if probes else compute
         ctx.checkpoint_dir = cache.checkpoints(cache.key(strategy))
-        run, _reused = cache.evaluate(strategy, work, opts.seed, compute)
+        run, reused = cache.evaluate(strategy, work, opts.seed, compute, pending=timed.wanted)
         ctx.checkpoint_dir = None
+        if reused and cache.is_pending(cache.key(strategy)):
+            timed.revive(strategy)  # answered before a kill, not yet timed
+        if not reused or cache.is_pending(cache.key(strategy)):
+            run = timed.hold_or_time(strategy, run, len(runs))
         runs.append(run)
         del strategy
         gc.collect()
+    timed.round_robin(runs)
     if not opts.quick:
         _more_seeds(runs, ctx, metric, audit, opts.seed)
     loaded = ctx.loaded_lm
     params = loaded.parameters if loaded is not None else cache.model_parameters
     cache.remember_parameters(params)
     return Executed(runs, knowledge, probes.describe() if probes else None, params)
+
+
+class _LatencyRounds:
+    """Single-request latency for the strategies a run answered with (eval/latency.py): held
+    alive and timed round-robin after the last one, or, for one too big to hold beside the
+    others, timed alone at once. Each run's resume entry stays pending until timed."""
+
+    def __init__(self, ctx: Any, examples: list, cache: resume.RunCache, seed: int):
+        self.ctx, self.examples, self.cache, self.seed = ctx, examples, cache, seed
+        self.wanted = bool(examples)
+        self.held: list[tuple[int, Any]] = []  # (index in runs, strategy)
+
+    def revive(self, strategy: Any) -> None:
+        """A strategy whose cached answers were never timed, ready to serve again: restored
+        from what it saved (`Strategy.restore`), else prepared again."""
+        if not self.wanted or strategy.restore(self.ctx):
+            return
+        self.ctx.progress.log(f"{strategy.name}: prepared again to time its requests")
+        strategy.prepare(self.ctx)
+
+    def hold_or_time(self, strategy: Any, run: StrategyRun, index: int) -> StrategyRun:
+        from .eval import latency
+        from .models import device
+
+        if not self.wanted:
+            return run
+        if latency.can_hold(strategy, latency.free_bytes(device.current().device)):
+            self.held.append((index, strategy))
+            return run
+        run = latency.with_samples(
+            run, latency.solo(strategy, self.ctx, self.examples), self.seed, "alone"
+        )
+        self.cache.finish(self.cache.key(strategy), run)
+        return run
+
+    def round_robin(self, runs: list[StrategyRun]) -> None:
+        from .eval import latency
+
+        if not self.held:
+            return
+        strategies = [s for _, s in self.held]
+        seconds = latency.round_robin(strategies, self.ctx, self.examples, self.seed)
+        for index, strategy in self.held:
+            runs[index] = latency.with_samples(
+                runs[index], seconds[strategy.name], self.seed, "round-robin"
+            )
+            self.cache.finish(self.cache.key(strategy), runs[index])
+        self.held.clear()
 
 
 def _more_seeds(runs: list[StrategyRun], ctx: Any, metric: Metric, audit: Any, seed: int) -> None:

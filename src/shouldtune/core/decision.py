@@ -1,6 +1,7 @@
 """The decision procedure, as plain steps over plain numbers (README: "The verdict").
 
-1. Rule out what breaks a hard need: p95 latency over the budget, a hosted model when nothing
+1. Rule out what breaks a hard need: p95 latency clearly over the budget (the low end of its
+   bootstrap interval over it), a hosted model when nothing
    may leave the machine, quality whose CI lies below the floor (`min_quality`; without one, a
    strategy that cannot be told from getting nothing right), a lookup that only repeats
    training answers.
@@ -67,6 +68,21 @@ class Option:
     latency_n: int = 0  # single requests timed (0: unknown, older results)
     p95_ci: tuple[float, float] | None = None  # the p95's bootstrap interval
 
+    @property
+    def p95_floor(self) -> float:
+        """The p95 a latency budget is decided on: the low end of its interval (a strategy
+        breaks a budget only when it is clearly over it), else the point estimate."""
+        return self.p95_ci[0] if self.p95_ci else self.p95_ms
+
+    def over_budget(self, budget: float | None) -> bool:
+        """Clearly over a p95 budget (None: no budget)."""
+        return budget is not None and self.p95_floor > budget
+
+    def near_budget(self, budget: float | None) -> bool:
+        """Kept, but its p95 point estimate is over the budget: the interval still reaches
+        under it. The reasons say so."""
+        return budget is not None and not self.over_budget(budget) and self.p95_ms > budget
+
     def one_off(self, needs: Needs) -> float:
         """Training over the horizon: the first run plus one per change of the task."""
         return self.training_cost * (1 + needs.retrainings) if self.trains else 0.0
@@ -115,7 +131,7 @@ def hard_reasons(o: Option, needs: Needs) -> list[str]:
     if needs.self_hosted and o.hosted:
         why.append("runs on a hosted model, and nothing may leave this machine (self_hosted)")
     budget = needs.latency_p95_ms
-    if budget is not None and o.p95_ms > budget:
+    if budget is not None and o.over_budget(budget):
         ci = f" (95% CI {o.p95_ci[0]:,.0f}-{o.p95_ci[1]:,.0f})" if o.p95_ci else ""
         few = (
             f"; from only {o.latency_n} requests, too few for a p95 (20), so it is nearly the"
@@ -308,9 +324,9 @@ def latency_flip(
     """The largest latency budget, below the current one, under which another strategy would
     be chosen: (budget, name); None when no budget changes the choice."""
     current = needs.latency_p95_ms
-    budgets = sorted({o.p95_ms for o in options}, reverse=True)
+    budgets = sorted({o.p95_floor for o in options}, reverse=True)
     for p95 in budgets:
-        budget = p95 * (1 - 1e-9)  # just under this strategy's p95: it is out
+        budget = p95 * (1 - 1e-9)  # just under this strategy's p95 (its floor): it is out
         if current is not None and budget >= current:
             continue
         other = decide_steps(options, needs.relaxed(latency_p95_ms=budget), pairs).chosen

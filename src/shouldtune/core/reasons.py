@@ -125,7 +125,7 @@ def all_reasons(c: _Case, v: Verdict) -> list[str]:
             + "."
         )
     else:
-        out += _choice_lines(c)
+        out += _choice_lines(c) + _near_budget_line(c)
         out += _no_llm_lines(c)
         out += _fine_tune_lines(c, v)
         out += [f["sentence"] for f in v.flips]
@@ -184,6 +184,19 @@ def _choice_lines(c: _Case) -> list[str]:
     return [
         f"Recommended {chosen.name}: {chosen.score:.3f} {standing}. "
         + _cost_compare(c, chosen, leader)
+    ]
+
+
+def _near_budget_line(c: _Case) -> list[str]:
+    """The chosen strategy kept on its p95 interval while its point estimate is over."""
+    o, budget = c.named[c.d.chosen], c.needs.latency_p95_ms
+    if budget is None or not o.near_budget(budget) or o.p95_ci is None:
+        return []
+    return [
+        f"Latency: {o.name}'s p95 of {o.p95_ms:,.0f} ms is over your {budget:,.0f} ms budget,"
+        f" but its {LEVEL} CI ({o.p95_ci[0]:,.0f}-{o.p95_ci[1]:,.0f} ms, {o.latency_n} requests)"
+        " reaches under it: not clearly over, so it is kept; time more requests"
+        " (eval.latency_samples) before you rely on it."
     ]
 
 
@@ -705,8 +718,7 @@ def needs_blocked(c: _Case) -> list[Option]:
 def _needs_words(c: _Case) -> str:
     blocked = needs_blocked(c)
     words = []
-    if c.needs.latency_p95_ms is not None and any(o.p95_ms > c.needs.latency_p95_ms
-                                                  for o in blocked):  # fmt: skip
+    if any(o.over_budget(c.needs.latency_p95_ms) for o in blocked):
         words.append(f"latency budget (p95 {c.needs.latency_p95_ms:,.0f} ms)")
     if c.needs.self_hosted and any(o.hosted for o in blocked):
         words.append("self-hosting need")
@@ -717,11 +729,11 @@ def _need_steps(c: _Case) -> list[str]:
     """What would meet the need that ruled out every usable strategy."""
     blocked, steps = needs_blocked(c), []
     budget = c.needs.latency_p95_ms
-    slow = [o for o in blocked if budget is not None and o.p95_ms > budget]
+    slow = [o for o in blocked if o.over_budget(budget)]
     if slow:
-        fastest = min(slow, key=lambda o: (o.p95_ms, o.name))
+        fastest = min(slow, key=lambda o: (o.p95_floor, o.name))
         steps.append(
-            f"raise the p95 budget to at least {fastest.p95_ms:,.0f} ms ({fastest.name}, the"
+            f"raise the p95 budget to at least {fastest.p95_floor:,.0f} ms ({fastest.name}, the"
             " fastest usable strategy), or make it faster: a GPU, a serving engine"
             " (--engine vllm), or a shorter prompt"
         )
@@ -777,7 +789,8 @@ def needs_table(c: _Case) -> list[dict[str, Any]]:
                 "ci_high": o.ci_high,
                 "quality_ok": not quality_reasons(o, n),
                 "p95_ms": o.p95_ms,
-                "latency_ok": n.latency_p95_ms is None or o.p95_ms <= n.latency_p95_ms,
+                "p95_ci": list(o.p95_ci) if o.p95_ci else None,
+                "latency_ok": not o.over_budget(n.latency_p95_ms),
                 "hosted": o.hosted,
                 "control_ok": not (n.self_hosted and o.hosted),
                 "acceptable": o.name in c.d.acceptable,

@@ -88,11 +88,15 @@ class Estimate:
 
     def phases(self) -> list[tuple[str, float]]:
         """Run order: (phase, seconds). A phase is 'setup', 'knowledge', a strategy's name,
-        or 'verdict' — the names run.py's progress stages carry."""
+        'latency' or 'verdict' — the names run.py's progress stages carry."""
         out = [("setup", sum(self.setup.values()))]
         if self.knowledge:
             out.append(("knowledge", sum(self.knowledge.values())))
-        out += [(s.name, s.total) for s in self.strategies]
+        # Latency is timed after every strategy answered, round-robin (eval/latency.py).
+        out += [(s.name, s.total - s.seconds.get("latency", 0.0)) for s in self.strategies]
+        timed = sum(s.seconds.get("latency", 0.0) for s in self.strategies)
+        if timed:
+            out.append(("latency", timed))
         out.append(("verdict", sum(self.finish.values())))
         return out
 

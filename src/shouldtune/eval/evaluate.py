@@ -14,14 +14,20 @@ from ..core.types import StrategyResult, StrategyRun, Traits
 from ..models.constrain import shape_details  # no torch: shape facts only
 from ..strategies.answering import label_summary
 from ..strategies.base import RunContext
+from . import latency
 from .measure import PeakRss, percentiles_ms
 
 
 def evaluate(
-    strategy: Any, ctx: RunContext, latency_samples: int, traits: Traits | None = None
+    strategy: Any,
+    ctx: RunContext,
+    latency_samples: int,
+    traits: Traits | None = None,
+    defer_latency: bool = False,
 ) -> StrategyRun:
-    """prepare (timed) -> batched predictions on the test set -> one untimed warm-up request
-    -> single-request latency."""
+    """prepare (timed) -> batched predictions on the test set -> single-request latency
+    (eval/latency.py), unless `defer_latency`: the run then times it later, round-robin with
+    the other strategies, and the run's latency stays empty ("pending") until then."""
     test = ctx.task.test
     with PeakRss() as rss:
         ctx.progress.stage(strategy.name, "preparing")
@@ -34,20 +40,7 @@ def evaluate(
         view_s = ctx.view_seconds - views  # diagnostic views are not what serving costs
         eval_s = time.perf_counter() - t0 - view_s
         details = {**details, **strategy.measured()}
-        ctx.progress.stage(strategy.name, "latency", total=min(latency_samples, len(test)))
-        latencies = []
-        ctx.serving = True  # answered as served: no diagnostic views (the free-text view)
-        try:
-            if test and latency_samples:
-                strategy.predict([test[0]], ctx)  # warm-up, not timed: a cold first request
-                # (lazy loads, allocator growth) is not what serving costs
-            for example in test[:latency_samples]:
-                t0 = time.perf_counter()
-                strategy.predict([example], ctx)
-                latencies.append(time.perf_counter() - t0)
-                ctx.progress.advance()
-        finally:
-            ctx.serving = False
+        latencies = [] if defer_latency else latency.solo(strategy, ctx, test[:latency_samples])
     traits = traits or strategy.traits()
     new_tokens = sum(g.new_tokens for g in gens)
     labels = label_summary(gens)
@@ -59,6 +52,7 @@ def evaluate(
         "prepare_seconds": round(prepare_s, 2),
         # Every single-request sample, in the order taken: a p95 can be re-read or re-bootstrapped.
         "latency_samples_ms": [round(x * 1000, 1) for x in latencies],
+        "latency_timed": "pending" if defer_latency else "alone",
         # Generated tokens per request, for the cost model's FLOPs and API prices.
         "new_tokens_mean": round(new_tokens / max(len(gens), 1), 2),
     }

@@ -35,6 +35,14 @@ def _need_value(key: str, value: Any) -> str:
     return DASH if v is None else f"{v:,.3g}" if v < 10 else f"{v:,.0f}"
 
 
+def _p95_ci(row: dict) -> str:
+    """ ' (450–1,200)': the p95's interval, which a latency budget is decided on."""
+    ci = row.get("p95_ci")
+    if not isinstance(ci, list) or len(ci) != 2:
+        return ""
+    return f" ({num(ci[0], ',.0f')}–{num(ci[1], ',.0f')})"
+
+
 def needs_section(results: dict) -> dict[str, Any] | None:
     """Strategy x need (met or not, with the measured number) and total cost over the
     horizon; the needs as stated; the flips."""
@@ -55,7 +63,7 @@ def needs_section(results: dict) -> dict[str, Any] | None:
                 "quality": f"{num(r.get('score'), '.3f')} ({num(r.get('ci_low'), '.3f')}–"
                 f"{num(r.get('ci_high'), '.3f')})",
                 "quality_ok": YES if r.get("quality_ok") else NO,
-                "latency": f"{num(r.get('p95_ms'), ',.0f')} ms"
+                "latency": f"{num(r.get('p95_ms'), ',.0f')} ms{_p95_ci(r)}"
                 + ("" if budget is None else f" {YES if r.get('latency_ok') else NO}"),
                 "control": ("hosted" if r.get("hosted") else "local")
                 + (f" {YES if r.get('control_ok') else NO}" if needs.get("self_hosted") else ""),

@@ -171,6 +171,12 @@ class Strategy(ABC):
         """The trained LanguageModel after `prepare` (strategies that train), else None."""
         return None
 
+    def restore(self, ctx: RunContext) -> bool:
+        """Ready to serve again from what an earlier, killed attempt of this run saved in
+        `ctx.work_dir`, without redoing `prepare`'s work; False when it cannot (the run
+        then calls `prepare` again). Used only to time the requests of a resumed strategy."""
+        return False
+
     @classmethod
     def score_details(
         cls,
