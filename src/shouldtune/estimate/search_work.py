@@ -32,7 +32,7 @@ def search_job(strategy: Any, work: Workload, task: Any, tok: Tokens, s: Setting
     _, dev = dev_split(task.train, DEV_FRACTION, s.seed)
     if s.quick or not getattr(opts, "search", False) or len(dev) < search.MIN_ROWS:
         return work
-    from ..strategies.answering import label_set
+    from ..contract import label_set
 
     labels = label_set(task)
     cands = candidates_of(strategy, task, labels)

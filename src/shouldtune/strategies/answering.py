@@ -15,25 +15,13 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-from ..core.types import Generation, Task
+from ..core.types import Generation
 from ..progress import NullProgress
 
 # Prompts per ranking pass. A prompt's labels are packed behind one copy of its cache
 # (models/likelihood.py); 4 prompts a pass were no faster than 1 on a 2-core CPU with 77
 # labels (benchmarks/label_ranking.py), and one keeps the padding away.
 RANK_CONTEXTS = 1
-
-
-def label_set(task: Task) -> list[str] | None:
-    """The task's labels when its training outputs are labels (the audit's test), else None."""
-    from ..audit.labels import is_label_like, label_of
-
-    eval_cfg = getattr(task.config, "eval", None)
-    if eval_cfg is not None and not getattr(eval_cfg, "label_ranking", True):
-        return None
-    if not task.train or not is_label_like(task.train):
-        return None
-    return sorted({label_of(ex) for ex in task.train if label_of(ex)})
 
 
 def can_rank(model: Any) -> bool:
