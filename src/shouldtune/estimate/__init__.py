@@ -55,10 +55,10 @@ def _work(
     strategy: Any, task: Any, tok: Tokens, s: Settings, model_bytes: int
 ) -> Workload | FineTuneWork:
     from ..core.prompts import chat, few_shot
-    from ..finetune.strategy import FineTuneStrategy
     from ..strategies.baseline import Baseline
     from ..strategies.candidate import Candidate
     from ..strategies.few_shot import FewShot
+    from ..strategies.finetuned import FineTuneStrategy
     from ..strategies.pipeline import Pipeline
     from ..strategies.rag import Rag
     from ..strategies.tools import Tools

@@ -7,7 +7,7 @@ them, training samples are encoded and batched by the training loop's own code
 on the run (kNN and retrieved demonstrations: mean lengths; answer lengths: see `answer_steps`).
 Every approximation is written into the workload's `assumptions`, which the plan prints.
 
-This mirrors the run's control flow (finetune/strategy.py's sweep, training and learning
+This mirrors the run's control flow (strategies/finetuned.py's sweep, training and learning
 curve; probes/session.py; eval/evaluate.py): when those change, `fine_tune` and `probes_work`
 here must follow.
 """
