@@ -10,15 +10,15 @@ import time
 from pathlib import Path
 from typing import Any
 
+from ..contract import RunContext, Strategy
 from ..core.types import StrategyResult, StrategyRun, Traits
 from ..models.constrain import shape_details  # no torch: shape facts only
 from ..strategies.answering import label_summary
-from ..strategies.base import RunContext
 from .measure import PeakRss, percentiles_ms
 
 
 def evaluate(
-    strategy: Any, ctx: RunContext, latency_samples: int, traits: Traits | None = None
+    strategy: Strategy, ctx: RunContext, latency_samples: int, traits: Traits | None = None
 ) -> StrategyRun:
     """prepare (timed) -> batched predictions on the test set -> one untimed warm-up request
     -> single-request latency."""
@@ -79,7 +79,7 @@ def evaluate(
 
 
 def evaluate_scored(
-    strategy: Any,
+    strategy: Strategy,
     ctx: RunContext,
     metric: Any,
     out_dir: Path,

@@ -15,6 +15,7 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
+from ..contract import RunContext
 from ..core.types import Generation
 from ..progress import NullProgress
 
@@ -30,7 +31,7 @@ def can_rank(model: Any) -> bool:
     return hasattr(model, "render") and hasattr(model, "model") and hasattr(model, "encode")
 
 
-def answers_ranked(ctx: Any, model: Any) -> bool:
+def answers_ranked(ctx: RunContext, model: Any) -> bool:
     """Whether this run's label task is answered by ranking the labels on `model`."""
     return bool(ctx.labels) and can_rank(model)
 
@@ -86,7 +87,7 @@ def with_free_view(ranked: list[Generation], free: list[Generation], labels: set
 
 
 def answer(
-    model: Any, convos: list, ctx: Any, generate: Any, views: bool = True
+    model: Any, convos: list, ctx: RunContext, generate: Any, views: bool = True
 ) -> list[Generation]:
     """The strategy's answers: `generate(model, convos, ctx)` for free text; for a label task
     on a local model, the ranked label (with the free text as a view, unless serving or
