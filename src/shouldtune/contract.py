@@ -89,7 +89,7 @@ class RunContext:
     def output_shape(self) -> Any:
         """The shape every answer should have (models.constrain.OutputShape), or None."""
         if not hasattr(self, "_output_shape"):
-            from .models.constrain import detect_shape
+            from .models.constrain import detect_shape  # plain Python (test_layers: KNOWN)
 
             self._output_shape = detect_shape(self.task)
         return self._output_shape
@@ -201,7 +201,7 @@ class Strategy(ABC):
 
 def label_set(task: Task) -> list[str] | None:
     """The task's labels when its training outputs are labels (the audit's test), else None."""
-    from .audit.labels import is_label_like, label_of
+    from .audit.labels import is_label_like, label_of  # the audit's test (test_layers: KNOWN)
 
     eval_cfg = getattr(task.config, "eval", None)
     if eval_cfg is not None and not getattr(eval_cfg, "label_ranking", True):
