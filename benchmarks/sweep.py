@@ -33,10 +33,10 @@ from benchutil import ROOT, machine, table, write_json
 
 from shouldtune.core import stats
 from shouldtune.core.scoring import prediction_file
-from shouldtune.finetune import strategy as ft_strategy
 from shouldtune.finetune import sweep as ft_sweep
 from shouldtune.report.browse import read_jsonl
 from shouldtune.run import RunOptions, run_task
+from shouldtune.strategies import finetuned as ft_strategy
 
 TASKS = [ROOT / "examples" / "ticket-codes", ROOT / "examples" / "banking77"]
 

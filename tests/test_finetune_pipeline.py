@@ -133,7 +133,7 @@ def test_curve_statement_wording():
 def test_curve_statement_follows_the_scored_points():
     """score_details scores each point's cached answers with the task metric: the statement
     reads the scores, so answers that got right with more data say "rising", none say "flat"."""
-    from shouldtune.finetune.strategy import FineTuneStrategy
+    from shouldtune.strategies.finetuned import FineTuneStrategy
 
     details = {
         "train_examples": 20,

@@ -28,7 +28,7 @@ EM = Metric("exact_match", exact_match)
 
 
 def test_learning_curve_points_are_scored_at_scoring_time():
-    from shouldtune.finetune.strategy import FineTuneStrategy
+    from shouldtune.strategies.finetuned import FineTuneStrategy
 
     test = _test(10)
     details = {

@@ -9,8 +9,8 @@ from shouldtune import seeds
 from shouldtune.core import scoring
 from shouldtune.core.metrics import load_metric
 from shouldtune.core.types import Example, Generation, StrategyRun, Traits
-from shouldtune.finetune.strategy import FineTuneStrategy
 from shouldtune.strategies.base import RunContext
+from shouldtune.strategies.finetuned import FineTuneStrategy
 
 TEST = [Example(f"q{i}", "yes") for i in range(20)]
 METRIC = load_metric("exact_match", ".")

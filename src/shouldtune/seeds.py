@@ -18,6 +18,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from .contract import RunContext, Strategy
 from .core.metrics import Metric
 from .core.scoring import TestSplit
 from .core.stats import bootstrap_ci
@@ -56,7 +57,9 @@ def close_calls(
     return close
 
 
-def seed_answers(strategy: Any, ctx: Any, run: StrategyRun, seeds: Sequence[int]) -> list[dict]:
+def seed_answers(
+    strategy: Strategy, ctx: RunContext, run: StrategyRun, seeds: Sequence[int]
+) -> list[dict]:
     """The strategy retrained on each seed, with its first run's learning rate: test answers."""
     chosen = run.details.get("learning_rate_chosen")
     update: dict[str, Any] = {"lr_sweep": False, "learning_curve": False}

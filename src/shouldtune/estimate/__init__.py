@@ -14,6 +14,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from ..contract import Strategy
 from .speed import Request, Speeds, speeds_for
 from .timing import Estimate, StrategyEstimate, combine
 from .workload import (
@@ -35,7 +36,7 @@ __all__ = ["Estimate", "Settings", "StrategyEstimate", "estimate_run", "plan_lin
 
 
 def workload_for(
-    strategy: Any, task: Any, tok: Tokens, s: Settings, model_bytes: int
+    strategy: Strategy, task: Any, tok: Tokens, s: Settings, model_bytes: int
 ) -> Workload | FineTuneWork:
     """The work of one planned strategy, by what it is (the contract has no workload hook),
     with the prompting strategies' search on dev."""
@@ -52,13 +53,13 @@ def workload_for(
 
 
 def _work(
-    strategy: Any, task: Any, tok: Tokens, s: Settings, model_bytes: int
+    strategy: Strategy, task: Any, tok: Tokens, s: Settings, model_bytes: int
 ) -> Workload | FineTuneWork:
     from ..core.prompts import chat, few_shot
-    from ..finetune.strategy import FineTuneStrategy
     from ..strategies.baseline import Baseline
     from ..strategies.candidate import Candidate
     from ..strategies.few_shot import FewShot
+    from ..strategies.finetuned import FineTuneStrategy
     from ..strategies.pipeline import Pipeline
     from ..strategies.rag import Rag
     from ..strategies.tools import Tools

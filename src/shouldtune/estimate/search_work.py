@@ -5,12 +5,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..contract import Strategy
 from ..core.splits import DEV_FRACTION, dev_split
 from ..strategies import search
 from .workload import GenJob, Settings, Tokens, Workload, demo_turn_tokens, lengths_job
 
 
-def candidates_of(strategy: Any, task: Any, labels: list[str] | None) -> list[dict[str, int]]:
+def candidates_of(strategy: Strategy, task: Any, labels: list[str] | None) -> list[dict[str, int]]:
     """The candidates' sizes the search would try: shot counts (few-shot), top_k and worked
     examples (rag), one entry per instruction variant and selection."""
     opts = strategy.options
@@ -26,13 +27,13 @@ def candidates_of(strategy: Any, task: Any, labels: list[str] | None) -> list[di
     return [{}] * variants
 
 
-def search_job(strategy: Any, work: Workload, task: Any, tok: Tokens, s: Settings) -> Workload:
+def search_job(strategy: Strategy, work: Workload, task: Any, tok: Tokens, s: Settings) -> Workload:
     """`work` plus its prompt search on dev, when the run would search."""
     opts = strategy.options
     _, dev = dev_split(task.train, DEV_FRACTION, s.seed)
     if s.quick or not getattr(opts, "search", False) or len(dev) < search.MIN_ROWS:
         return work
-    from ..strategies.answering import label_set
+    from ..contract import label_set
 
     labels = label_set(task)
     cands = candidates_of(strategy, task, labels)

@@ -28,7 +28,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+from ..contract import RunContext, Strategy
+
+if TYPE_CHECKING:  # a type only: its module imports torch
+    from ..strategies.finetuned import FineTuneStrategy
 
 DECODE_STEPS = 8  # decode steps timed per batch size
 TRAIN_STEPS = 2  # timed training steps per variant, after one warm-up step
@@ -312,7 +317,9 @@ def time_generation(
     return prefill, decode, (len(prompts), width)
 
 
-def time_training(strategy: Any, lm: Any, samples: Sequence[Any], seed: int) -> TrainSpeed:
+def time_training(
+    strategy: FineTuneStrategy, lm: Any, samples: Sequence[Any], seed: int
+) -> TrainSpeed:
     """A warm-up step plus TRAIN_STEPS timed steps of the shared loop on one batch of real
     samples, the model built by a fresh copy of the strategy; then one dev-loss pass."""
     from ..finetune.trainer import TrainConfig, dev_loss, make_accelerator, train
@@ -355,14 +362,12 @@ def time_training(strategy: Any, lm: Any, samples: Sequence[Any], seed: int) -> 
     )
 
 
-def time_baseline(strategy: Any, task: Any, seed: int) -> tuple[float, int]:
+def time_baseline(strategy: Strategy, task: Any, seed: int) -> tuple[float, int]:
     """(seconds per training row, rows fitted): the baseline's own fit on a stratified quarter
     of the training rows (every label kept: a classifier's cost grows with the labels too),
     then its predictions on up to 50 test rows."""
     import random
     from dataclasses import replace
-
-    from ..strategies.base import RunContext
 
     by_label: dict[str, list[Any]] = {}
     for ex in task.train:

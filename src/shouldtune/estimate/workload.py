@@ -7,7 +7,7 @@ them, training samples are encoded and batched by the training loop's own code
 on the run (kNN and retrieved demonstrations: mean lengths; answer lengths: see `answer_steps`).
 Every approximation is written into the workload's `assumptions`, which the plan prints.
 
-This mirrors the run's control flow (finetune/strategy.py's sweep, training and learning
+This mirrors the run's control flow (strategies/finetuned.py's sweep, training and learning
 curve; probes/session.py; eval/evaluate.py): when those change, `fine_tune` and `probes_work`
 here must follow.
 """
@@ -18,10 +18,14 @@ import math
 import random
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from ..contract import Strategy
 from ..core.prompts import chat, few_shot
 from ..core.types import Task
+
+if TYPE_CHECKING:  # a type only: its module imports torch
+    from ..strategies.finetuned import FineTuneStrategy
 
 MIN_PREFIX_TOKENS = 16  # models/decode.py: a shorter shared prefix is not cached
 
@@ -308,7 +312,7 @@ def tools_or_pipeline(name: str, kind: str, task: Task, tok: Tokens, s: Settings
 
 
 def candidate(
-    strategy: Any, run_model_bytes: int, task: Task, tok: Tokens, s: Settings
+    strategy: Strategy, run_model_bytes: int, task: Task, tok: Tokens, s: Settings
 ) -> Workload:
     """Another model, zero-shot: the run model's prompts, its cost scaled by weight size."""
     convos = [chat(task.instruction, ex.input, ex.system) for ex in task.test]
@@ -393,7 +397,7 @@ def train_job(
     return TrainJob(label, method, done, padded, real, evals, dev_tokens)
 
 
-def fine_tune(strategy: Any, task: Task, tok: Tokens, s: Settings) -> FineTuneWork:
+def fine_tune(strategy: FineTuneStrategy, task: Task, tok: Tokens, s: Settings) -> FineTuneWork:
     """Mirrors FineTuneStrategy.prepare: dev split, learning-rate sweep, training, learning
     curve; then the tuned model answers the test set and the latency samples."""
     from ..finetune import common
@@ -460,7 +464,7 @@ def _completion(sample: Any) -> list[int]:
 
 def _with_curve(
     ft: FineTuneWork,
-    strategy: Any,
+    strategy: FineTuneStrategy,
     train_s: Sequence[Any],
     dev_s: Sequence[Any],
     cfg: Any,

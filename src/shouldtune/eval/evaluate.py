@@ -10,16 +10,16 @@ import time
 from pathlib import Path
 from typing import Any
 
+from ..contract import RunContext, Strategy
 from ..core.types import StrategyResult, StrategyRun, Traits
 from ..models.constrain import shape_details  # no torch: shape facts only
 from ..strategies.answering import label_summary
-from ..strategies.base import RunContext
 from . import latency
 from .measure import PeakRss, percentiles_ms
 
 
 def evaluate(
-    strategy: Any,
+    strategy: Strategy,
     ctx: RunContext,
     latency_samples: int,
     traits: Traits | None = None,
@@ -73,7 +73,7 @@ def evaluate(
 
 
 def evaluate_scored(
-    strategy: Any,
+    strategy: Strategy,
     ctx: RunContext,
     metric: Any,
     out_dir: Path,

@@ -12,13 +12,14 @@ from __future__ import annotations
 
 import random
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import replace
 from typing import Any
 
+from ..contract import RunContext, Strategy
 from ..core.types import Example, StrategyRun
 from ..progress import NullProgress
-from ..strategies.base import RunContext
 from .measure import percentiles_ms
 
 # A fine-tune is held for the round-robin while its weights take at most this share of the
@@ -27,7 +28,7 @@ HOLD_SHARE = 0.25
 Clock = Callable[[], float]
 
 
-def _timed(strategy: Any, example: Example, ctx: RunContext, clock: Clock | None) -> float:
+def _timed(strategy: Strategy, example: Example, ctx: RunContext, clock: Clock | None) -> float:
     """One request as served; the strategy's own progress counting is muted (the caller
     counts requests), so a strategy that advances per answer is not counted twice."""
     clock = clock or time.perf_counter  # read at call time: a test may replace it
@@ -40,19 +41,17 @@ def _timed(strategy: Any, example: Example, ctx: RunContext, clock: Clock | None
         ctx.progress = progress
 
 
-def _serving(ctx: RunContext) -> Any:
-    class _Serving:
-        def __enter__(self) -> None:
-            ctx.serving = True  # answered as served: no diagnostic views (the free-text view)
-
-        def __exit__(self, *exc: object) -> None:
-            ctx.serving = False
-
-    return _Serving()
+@contextmanager
+def _serving(ctx: RunContext) -> Iterator[None]:
+    ctx.serving = True  # answered as served: no diagnostic views (the free-text view)
+    try:
+        yield
+    finally:
+        ctx.serving = False
 
 
 def solo(
-    strategy: Any, ctx: RunContext, examples: Sequence[Example], clock: Clock | None = None
+    strategy: Strategy, ctx: RunContext, examples: Sequence[Example], clock: Clock | None = None
 ) -> list[float]:
     """Seconds per request for one strategy on its own, after one untimed warm-up request (a
     cold first request — lazy loads, allocator growth — is not what serving costs)."""
@@ -69,7 +68,7 @@ def solo(
 
 
 def round_robin(
-    strategies: Sequence[Any],
+    strategies: Sequence[Strategy],
     ctx: RunContext,
     examples: Sequence[Example],
     seed: int,
@@ -128,7 +127,7 @@ def free_bytes(device: Any) -> int:
     return int(psutil.virtual_memory().available)
 
 
-def can_hold(strategy: Any, free: int) -> bool:
+def can_hold(strategy: Strategy, free: int) -> bool:
     """True when keeping `strategy` alive until the round-robin costs little: it holds no
     model of its own (it serves the run's model; its state is an index or a prompt), or its
     tuned weights fit in HOLD_SHARE of the `free` bytes."""

@@ -29,12 +29,14 @@ def train_task(
     """Sweep and train one fine-tuning strategy; returns its details (as in results.json)."""
     from accelerate import PartialState
 
+    # This command is a top of the house, like run.py: it alone in finetune/ reaches up to
+    # the strategies, to run a registered fine-tune (tests/test_layers.py names it).
     from .. import strategies
+    from ..contract import RunContext
     from ..core.taskio import load_task
     from ..models.bundled import resolve_model
     from ..models.lm import LanguageModel
-    from ..strategies.base import RunContext
-    from .strategy import FineTuneStrategy
+    from ..strategies.finetuned import FineTuneStrategy
 
     task = load_task(task_dir)
     source = str(task.root / "task.yaml")

@@ -20,15 +20,31 @@ from __future__ import annotations
 import gc
 import math
 import tempfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from accelerate import PartialState
 
+from ..contract import RunContext
+from .common import FineTuneOptions
 from .trainer import TrainReport, make_accelerator, train
+
+
+class Trainee(Protocol):
+    """What the sweep asks of the fine-tune it sweeps for (strategies/finetuned.py's
+    FineTuneStrategy): named here, since finetune/ never imports the strategies."""
+
+    name: str
+    options: FineTuneOptions
+
+    def trainable_copy(self, base: Any, seed: int) -> Any: ...
+
+    def find_unused(self) -> bool: ...
+
+    def batch_hook(self, model: Any, seed: int) -> Callable[[int], None] | None: ...
 
 
 @dataclass
@@ -55,7 +71,9 @@ class _Candidate:
         }
 
 
-def sweep_learning_rate(strategy: Any, ctx: Any, data: Any) -> tuple[list[dict[str, Any]], float]:
+def sweep_learning_rate(
+    strategy: Trainee, ctx: RunContext, data: Any
+) -> tuple[list[dict[str, Any]], float]:
     """(one row per rate tried, the chosen rate). No sweep: ([], the configured rate)."""
     opts = strategy.options
     if ctx.quick or not opts.lr_sweep or not data.dev_s:
@@ -114,7 +132,7 @@ def _folder(checkpoint_dir: Path | None) -> Iterator[Path]:
 
 
 def _advance(
-    strategy: Any, ctx: Any, data: Any, cand: _Candidate, until: int, folder: Path
+    strategy: Trainee, ctx: RunContext, data: Any, cand: _Candidate, until: int, folder: Path
 ) -> _Candidate:
     """Train `cand` (from its last pause, if any) up to batch `until`, then record its round.
     Out of memory, the round retries with half the batch and twice the accumulation, as the
@@ -134,7 +152,7 @@ def _advance(
 
 
 def _round(
-    strategy: Any, ctx: Any, data: Any, cfg: Any, until: int, folder: Path, label: str
+    strategy: Trainee, ctx: RunContext, data: Any, cfg: Any, until: int, folder: Path, label: str
 ) -> tuple[TrainReport, int]:
     """One round at `cfg`: (its report, the batch it paused at). `until` counts batches at
     the configured batch size; a backed-off (smaller) batch pauses at the same optimizer step."""

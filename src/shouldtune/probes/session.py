@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ..contract import RunContext, Strategy
 from ..core.types import Task
 from ..models.likelihood import OptionScore, choose, option_logprobs
 from . import cache, metrics, slick
@@ -29,7 +30,7 @@ QUICK_ITEMS = 5
 QUICK_SLICK = {"max_examples": 8, "prompts": 2, "samples": 0}
 
 
-def tuned_model(strategy: Any) -> Any:
+def tuned_model(strategy: Strategy) -> Any:
     """The fine-tuned LanguageModel a strategy serves (the contract's `tuned_model()`)."""
     return strategy.tuned_model()
 
@@ -111,7 +112,9 @@ class ProbeSession:
             settings = {k: min(v, QUICK_SLICK[k]) for k, v in settings.items()}
         return settings
 
-    def knowledge(self, ctx: Any, scorer: Callable[[str, str], float]) -> dict[str, Any] | None:
+    def knowledge(
+        self, ctx: RunContext, scorer: Callable[[str, str], float]
+    ) -> dict[str, Any] | None:
         """SliCK on a seeded sample of the training data, and whether the data teaches a
         format or facts; logs the warning (facts only) before training."""
         s = self.cfg.slick
@@ -147,7 +150,7 @@ class ProbeSession:
         return result
 
     def _slick_raw(
-        self, ctx: Any, analysed: list[int], settings: dict[str, Any]
+        self, ctx: RunContext, analysed: list[int], settings: dict[str, Any]
     ) -> tuple[slick.Raw, bool]:
         s, gen, train = self.cfg.slick, self.task.config.generation, self.task.train
         prompts, samples = settings["prompts"], settings["samples"]
@@ -185,10 +188,10 @@ class ProbeSession:
 
     # --- probes before and after -----------------------------------------------------------
 
-    def _model_dir(self, ctx: Any) -> Path | None:
+    def _model_dir(self, ctx: RunContext) -> Path | None:
         return self.model_dir or cache.model_dir_of(ctx.lm)
 
-    def _measure(self, lm: Any, ctx: Any, label: str) -> Measured:
+    def _measure(self, lm: Any, ctx: RunContext, label: str) -> Measured:
         cfg = self.cfg
         ctx.progress.stage("probes", label, total=len(self.items) + len(self.choice_items))
         t0 = time.perf_counter()
@@ -206,7 +209,7 @@ class ProbeSession:
             ctx.progress.advance(len(self.choice_items))
         return Measured(answers, options, round(time.perf_counter() - t0, 2))
 
-    def before(self, ctx: Any) -> Measured:
+    def before(self, ctx: RunContext) -> Measured:
         """The base model's answers and likelihoods: from the cache, else measured once."""
         if self._before is not None:
             return self._before
@@ -235,7 +238,7 @@ class ProbeSession:
             self._before.seconds = round(time.perf_counter() - t0, 2)
         return self._before
 
-    def after(self, strategy: Any, ctx: Any) -> dict[str, Any]:
+    def after(self, strategy: Strategy, ctx: RunContext) -> dict[str, Any]:
         """details.probes for one trained strategy: each metric before, after, diff, CI."""
         tuned = tuned_model(strategy)
         if tuned is None or not self.items:
@@ -258,7 +261,9 @@ class ProbeSession:
         }
         return out
 
-    def wrap(self, compute: Callable[[], Any], strategy: Any, ctx: Any) -> Callable[[], Any]:
+    def wrap(
+        self, compute: Callable[[], Any], strategy: Strategy, ctx: RunContext
+    ) -> Callable[[], Any]:
         """A fine-tune's evaluation plus its probes, while its tuned model is still loaded
         (so a resumed run's cached result keeps its probes too)."""
         if not strategy.trains:

@@ -8,6 +8,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from ..contract import Strategy
 from ..core.config import describe_validation_error
 from ..core.errors import InputError
 
@@ -56,13 +57,13 @@ def check_name(name: str, source: str = "") -> None:
         raise InputError(f"unknown strategy {name!r}{where}; valid: {', '.join(REGISTRY)}")
 
 
-def strategy_class(name: str) -> Any:
+def strategy_class(name: str) -> type[Strategy]:
     check_name(name)
     module_name, cls_name = REGISTRY[name].split(":")
     return getattr(importlib.import_module(module_name), cls_name)
 
 
-def create(name: str, options: dict[str, Any] | None = None, source: str = "task.yaml") -> Any:
+def create(name: str, options: dict[str, Any] | None = None, source: str = "task.yaml") -> Strategy:
     """Instantiate a strategy with validated options; bad options raise InputError."""
     cls = strategy_class(name)
     try:

@@ -15,7 +15,8 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-from ..core.types import Generation, Task
+from ..contract import RunContext
+from ..core.types import Generation
 from ..progress import NullProgress
 
 # Prompts per ranking pass. A prompt's labels are packed behind one copy of its cache
@@ -24,25 +25,13 @@ from ..progress import NullProgress
 RANK_CONTEXTS = 1
 
 
-def label_set(task: Task) -> list[str] | None:
-    """The task's labels when its training outputs are labels (the audit's test), else None."""
-    from ..audit.labels import is_label_like, label_of
-
-    eval_cfg = getattr(task.config, "eval", None)
-    if eval_cfg is not None and not getattr(eval_cfg, "label_ranking", True):
-        return None
-    if not task.train or not is_label_like(task.train):
-        return None
-    return sorted({label_of(ex) for ex in task.train if label_of(ex)})
-
-
 def can_rank(model: Any) -> bool:
     """Ranking needs the weights (a local model); a served chat API gives no likelihoods of
     arbitrary continuations."""
     return hasattr(model, "render") and hasattr(model, "model") and hasattr(model, "encode")
 
 
-def answers_ranked(ctx: Any, model: Any) -> bool:
+def answers_ranked(ctx: RunContext, model: Any) -> bool:
     """Whether this run's label task is answered by ranking the labels on `model`."""
     return bool(ctx.labels) and can_rank(model)
 
@@ -98,7 +87,7 @@ def with_free_view(ranked: list[Generation], free: list[Generation], labels: set
 
 
 def answer(
-    model: Any, convos: list, ctx: Any, generate: Any, views: bool = True
+    model: Any, convos: list, ctx: RunContext, generate: Any, views: bool = True
 ) -> list[Generation]:
     """The strategy's answers: `generate(model, convos, ctx)` for free text; for a label task
     on a local model, the ranked label (with the free text as a view, unless serving or

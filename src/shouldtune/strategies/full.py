@@ -6,7 +6,7 @@ import torch
 from pydantic import Field
 
 from ..finetune.common import FineTuneOptions
-from ..finetune.strategy import FineTuneStrategy, deep_copy
+from .finetuned import FineTuneStrategy, deep_copy
 
 
 class FullOptions(FineTuneOptions):

@@ -15,7 +15,7 @@ from pydantic import Field
 
 from ..finetune.common import FineTuneOptions
 from ..finetune.layers import LisaSampler, find_blocks, freeze_all_but
-from ..finetune.strategy import FineTuneStrategy, deep_copy
+from .finetuned import FineTuneStrategy, deep_copy
 
 
 class LayerwiseOptions(FineTuneOptions):

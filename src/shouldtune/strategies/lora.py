@@ -17,7 +17,7 @@ from pydantic import Field
 
 from ..finetune.common import FineTuneOptions
 from ..finetune.layers import block_linears
-from ..finetune.strategy import FineTuneStrategy, deep_copy
+from .finetuned import FineTuneStrategy, deep_copy
 
 
 class LoraOptions(FineTuneOptions):

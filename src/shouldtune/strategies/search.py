@@ -25,6 +25,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..contract import RunContext
 from ..core.types import Example, Task
 
 ETA = 3  # keep the best 1/ETA each round, with ETA times the rows
@@ -213,7 +214,7 @@ def _first_rows(n_candidates: int, n_dev: int) -> int:
 
 
 def halve_on_dev(
-    ctx: Any,
+    ctx: RunContext,
     name: str,
     candidates: Sequence[Candidate],
     dev: Sequence[Example],
@@ -246,7 +247,7 @@ def not_searched(default: Candidate, why: str) -> SearchResult:
     return SearchResult(default, default, [Searched(default)], 0, 0, 0.0, why)
 
 
-def skip_reason(ctx: Any, dev: Sequence[Example], enabled: bool) -> str | None:
+def skip_reason(ctx: RunContext, dev: Sequence[Example], enabled: bool) -> str | None:
     """Why a strategy keeps its configured prompt instead of searching, or None."""
     if not enabled:
         return "search off in task.yaml: the configured prompt is used"
@@ -304,7 +305,7 @@ def shot_counts(
     return list(dict.fromkeys(c for c in counts if c > 0))
 
 
-def context_room(ctx: Any, shots: Sequence[Example]) -> tuple[float, int | None]:
+def context_room(ctx: RunContext, shots: Sequence[Example]) -> tuple[float, int | None]:
     """(mean tokens of one demonstration, tokens left for demonstrations in the context)."""
     lm = ctx.chat_lm
     if not hasattr(lm, "encode") or not shots:

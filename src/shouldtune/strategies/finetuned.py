@@ -3,6 +3,9 @@
 prepare(): dev split -> learning-rate sweep on dev loss -> full training with the winner ->
 save -> learning curve on smaller training sets. A variant (lora, full, layerwise) only says
 which parameters train (`trainable_copy`), how to save them, and how to serve them.
+
+A shared base like base.py, not a strategy of its own (it is not registered): the variants
+import it, and it uses finetune/'s components, which never import strategies.
 """
 
 from __future__ import annotations
@@ -19,12 +22,12 @@ import torch
 
 from ..core.prompts import chat
 from ..core.types import Example, Kind, Task
-from ..strategies.base import ChatStrategy, RunContext, answer_all
-from . import common, weights
-from .curve import curve_point, curve_statement, curve_trend
-from .data import Sample
-from .sweep import edge_note, sweep_learning_rate
-from .trainer import TrainConfig, TrainReport, make_accelerator, train
+from ..finetune import common, weights
+from ..finetune.curve import curve_point, curve_statement, curve_trend
+from ..finetune.data import Sample
+from ..finetune.sweep import edge_note, sweep_learning_rate
+from ..finetune.trainer import TrainConfig, TrainReport, make_accelerator, train
+from .base import ChatStrategy, RunContext, answer_all
 
 
 @dataclass
