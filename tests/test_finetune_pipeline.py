@@ -152,3 +152,22 @@ def test_curve_statement_follows_the_scored_points():
     assert rising["learning_curve_statement"].startswith("Still rising")
     flat = FineTuneStrategy.score_details(details, score, [0.0] * 10, n_resamples=200)
     assert flat["learning_curve_statement"].startswith("Flat")
+
+
+@pytest.mark.parametrize("name", ["lora", "full"])
+def test_a_resumed_fine_tune_is_restored_from_its_saved_weights_not_retrained(
+    task, tiny_lm, tmp_path, name
+):
+    _, trained = _run(task, tiny_lm, tmp_path, name, FAST)
+    ctx = RunContext(task=task, work_dir=tmp_path, lm_loader=lambda: tiny_lm)
+    fresh = strategies.create(name, FAST)
+    assert fresh.restore(ctx) is True and fresh.tuned_model() is not None
+    served = [g.text for g in fresh.predict(task.test, ctx)]
+    assert served == [g.text for g in trained.predict(task.test, ctx)]
+    before = {k: v.clone() for k, v in tiny_lm.model.state_dict().items()}
+    assert any(  # the restored model carries the training, not the base weights
+        not torch.equal(p, before[k]) for k, p in fresh.tuned_model().model.state_dict().items()
+        if k in before
+    )
+    elsewhere = RunContext(task=task, work_dir=tmp_path / "nothing", lm_loader=lambda: tiny_lm)
+    assert strategies.create(name, FAST).restore(elsewhere) is False

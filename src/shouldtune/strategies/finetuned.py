@@ -101,6 +101,19 @@ class FineTuneStrategy(ChatStrategy):
         details["seconds"]["learning_curve"] = round(time.perf_counter() - t0, 2)
         return {**details, "learning_curve": curve, "learning_curve_statement": statement}
 
+    def restore(self, ctx: RunContext) -> bool:
+        """Served again from the weights `prepare` saved (a killed run resumed after this
+        fine-tune answered, before its requests were timed): no retraining."""
+        folder = ctx.work_dir / "trained" / self.name
+        if not (folder / weights.MANIFEST).is_file():
+            return False
+        base = ctx.lm
+        model, _ = weights.load_tuned(folder)  # LoRA merged, as for_inference serves it
+        model = model.to(dtype=next(base.model.parameters()).dtype)
+        adapter = folder if self.weights_format == "peft-lora" else None
+        self.tuned = base.tuned(f"{base.name}+{self.name}", model, adapter)
+        return True
+
     @classmethod
     def score_details(
         cls,
