@@ -260,10 +260,11 @@ def test_label_noise_ranked_by_cleanlab(tmp_path):
     assert {"train.jsonl:3", "train.jsonl:26"} <= set(found)
     by_source = {e["source"]: e for e in report.get("label_noise").examples}
     assert by_source["train.jsonl:3"]["suggested"] == "billing"
-    # How often the detector itself is right: what its flags are worth (core/evidence.py).
-    accuracy = report.get("label_noise").data["oof_accuracy"]
-    assert 0.8 <= accuracy < 1.0  # it reads these templates well, but not the two relabelled
-    assert f"right on {accuracy:.0%} of held-out rows" in report.get("label_noise").message
+    # How often the detector is right on the rows it keeps: what its flags are worth
+    # (core/evidence.py). These templates it reads perfectly once the two are set aside.
+    data = report.get("label_noise").data
+    assert data["kept_accuracy"] == 1.0 and data["oof_accuracy"] < 1.0
+    assert "right on 100% of the rows it keeps" in report.get("label_noise").message
 
 
 def test_too_small_to_fine_tune(tmp_path):

@@ -242,3 +242,20 @@ def test_the_cheapest_usable_strategy_does_not_win_whatever_its_quality(contest)
               and paired(s.scores, cheapest.scores, RESAMPLES, 0).ci_low > need.quality_margin]
     assume(bool(better))  # the cheapest is clearly worse than another usable strategy
     assert verdict(table, need).recommended != cheapest.name
+
+
+def test_pooled_fine_tune_costs_do_not_depend_on_the_order_in_the_last_digit():
+    """The case Hypothesis found: three fine-tunes pooled for their serving rate; a plain
+    sum in run order changed cost_per_1k in its 16th digit (core/cost.py uses fsum)."""
+    import itertools
+
+    zero = [0.0] * 24
+    table = [
+        Spec("s0", zero, True, True, False, 1.0, 1.0, 97.0, 1.0),
+        Spec("s1", zero, True, True, False, 1.0, 1.0, 1.8764113056442824, 1.0),
+        Spec("s2", zero, False, False, False, 1.0, 1.0, 1.0, 1.0),
+        Spec("s3", zero, True, True, False, 1.0, 1.0, 1.572441231639992, 1.0),
+    ]
+    need = Needs(horizon_days=30.0)
+    first = verdict(table, need)
+    assert all(verdict(list(p), need) == first for p in itertools.permutations(table))
