@@ -126,15 +126,20 @@ def needs(draw) -> Needs:
     )
 
 
-def dominated_by(better: Spec, name: str, rng: random.Random) -> Spec:
+def dominated_by(
+    better: Spec, name: str, rng: random.Random, table: list[Spec] | None = None
+) -> Spec:
     """Worse on every example it could be (never better on any), dearer, slower; trains if
-    `better` does, may be hosted only where `better` may be."""
+    `better` does, may be hosted only where `better` may be. A fine-tune joining others in
+    `table` serves at their pooled rate (core/cost.py: the same architecture at the same
+    size costs the same per token, its timing only adds evidence of that rate), so its test
+    seconds are the pool's mean: a slower one would make every fine-tune dearer."""
     scores = [s if rng.random() < 0.7 else 0.0 for s in better.scores]
     if scores == better.scores:  # strictly worse somewhere, unless nothing can be worse
         ones = [i for i, s in enumerate(scores) if s == 1.0]
         if ones:
             scores[ones[0]] = 0.0
-    return dataclasses.replace(
+    out = dataclasses.replace(
         better,
         name=name,
         scores=scores,
@@ -146,6 +151,12 @@ def dominated_by(better: Spec, name: str, rng: random.Random) -> Spec:
         eval_seconds=better.eval_seconds * (1 + rng.random()) + 0.1,
         train_seconds=better.train_seconds * (1 + rng.random()) + 1,
     )
+    pool = [t.eval_seconds for t in table or [] if t.trains and t.uses_llm]
+    if pool and not better.trains:  # it would serve at the pool's rate, maybe faster than
+        out = dataclasses.replace(out, trains=False)  # `better`: not dominated then
+    if out.trains and pool:
+        out = dataclasses.replace(out, eval_seconds=sum(pool) / len(pool))
+    return out
 
 
 @SETTINGS
@@ -177,7 +188,7 @@ def test_another_currency_never_changes_the_verdict(table, need, factor):
 def test_adding_a_dominated_strategy_never_changes_the_verdict(table, need, rng):
     before = verdict(table, need)
     anchor = table[rng.randrange(len(table))]
-    after = verdict([*table, dominated_by(anchor, "zz_dominated", rng)], need)
+    after = verdict([*table, dominated_by(anchor, "zz_dominated", rng, table)], need)
     assert decision(after) == decision(before)
 
 
