@@ -2,22 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import inspect
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
 from ..core.errors import AuditBlocked, InputError, ServiceError
+from ..core.needs import Needs, need_fields
 
-app = typer.Typer(
-    add_completion=False,
-    no_args_is_help=True,
-    help="Should you fine-tune your LLM for this task? Measure, then decide.",
-)
 err = Console(stderr=True)
 out = Console()
 
@@ -50,34 +47,46 @@ def user_errors() -> Iterator[None]:
         raise typer.Exit(EXIT_SERVICE) from None
 
 
-NeedsOption = Annotated[float | None, typer.Option(show_default=False)]
-SelfHostedOption = Annotated[
-    bool | None,
-    typer.Option("--self-hosted/--hosted-ok", show_default=False, help="Nothing may leave"),
-]
-DedicatedOption = Annotated[
-    bool | None,
-    typer.Option(
-        "--dedicated/--general",
-        show_default=False,
-        help="A tuned model would serve only this task (forgetting is no harm)",
-    ),
-]
-NEEDS = (
-    "requests_per_day",
-    "horizon_days",
-    "latency_p95_ms",
-    "self_hosted",
-    "changes_per_year",
-    "dedicated",
-    "min_quality",
-    "quality_margin",
-)
+NEEDS_PANEL = "Needs"
 
 
-def _needs(params: dict[str, object]) -> dict[str, object]:
-    """The needs flags of a command's parameters (None: not given, task.yaml's value stays)."""
-    return {k: params[k] for k in NEEDS}
+def with_needs(command: Callable[..., None], declaration: type[Needs] = Needs) -> Callable:
+    """`command` taking `needs` (a dict: the need's value, None where its flag is not given and
+    task.yaml's value stays) as a typer command with one option per declared need
+    (core/needs.py): its flag, help and type from the declaration, after the command's own."""
+    own = inspect.signature(command, eval_str=True)
+    params = [p for p in own.parameters.values() if p.name != "needs"]
+    taken = {p.name for p in params}
+    fields = need_fields(declaration)
+    for f in fields:
+        if f.name in taken:
+            raise TypeError(f"need {f.name!r} clashes with {command.__name__}'s own option")
+        option = typer.Option(
+            f.flag, help=_sentence(f.help), show_default=False, rich_help_panel=NEEDS_PANEL
+        )
+        params.append(
+            inspect.Parameter(
+                f.name,
+                inspect.Parameter.KEYWORD_ONLY,
+                default=None,
+                annotation=Annotated[f.value_type | None, option],
+            )
+        )
+    names = [f.name for f in fields]
+
+    def wrapper(**kwargs: Any) -> None:
+        needs = {name: kwargs.pop(name) for name in names}
+        command(**kwargs, needs=needs)
+
+    wrapper.__name__, wrapper.__qualname__ = command.__name__, command.__qualname__
+    wrapper.__doc__, wrapper.__module__ = command.__doc__, command.__module__
+    wrapper.__signature__ = own.replace(parameters=params)  # type: ignore[attr-defined]
+    wrapper.__annotations__ = {p.name: p.annotation for p in params}
+    return wrapper
+
+
+def _sentence(text: str) -> str:
+    return text[:1].upper() + text[1:]
 
 
 def _run(
@@ -165,7 +174,6 @@ def _print_summary(results: dict) -> None:
         out.print(f"  • {reason}", highlight=False)
 
 
-@app.command()
 def run(
     task_dir: Annotated[Path, typer.Argument(help="Task folder (task.yaml, train.jsonl, ...)")],
     out: Annotated[Path | None, typer.Option("--out", help="Run folder to write")] = None,
@@ -202,18 +210,12 @@ def run(
     engine: Annotated[
         str, typer.Option(help="auto|vllm|transformers: generation engine for the local model")
     ] = "auto",
-    requests_per_day: NeedsOption = None,
-    horizon_days: NeedsOption = None,
-    latency_p95_ms: NeedsOption = None,
-    self_hosted: SelfHostedOption = None,
-    changes_per_year: NeedsOption = None,
-    dedicated: DedicatedOption = None,
-    min_quality: NeedsOption = None,
-    quality_margin: NeedsOption = None,
+    *,
+    needs: dict[str, object],
 ) -> None:
     """Run every applicable strategy on TASK_DIR and write results.json and the report.
 
-    The --requests-per-day ... --quality-margin options override task.yaml's `needs:`."""
+    The needs options override task.yaml's `needs:`."""
     _run(
         task_dir,
         out,
@@ -230,11 +232,10 @@ def run(
         device=device,
         dtype=dtype,
         engine=engine,
-        needs=_needs(locals()),
+        needs=needs,
     )
 
 
-@app.command()
 def rescore(
     run_dir: Annotated[Path, typer.Argument(help="A finished run folder")],
     metric: Annotated[
@@ -245,21 +246,14 @@ def rescore(
     task: Annotated[
         Path | None, typer.Option("--task", help="Task folder of a python: metric's file")
     ] = None,
-    requests_per_day: NeedsOption = None,
-    horizon_days: NeedsOption = None,
-    latency_p95_ms: NeedsOption = None,
-    self_hosted: SelfHostedOption = None,
-    changes_per_year: NeedsOption = None,
-    dedicated: DedicatedOption = None,
-    min_quality: NeedsOption = None,
-    quality_margin: NeedsOption = None,
+    *,
+    needs: dict[str, object],
 ) -> None:
     """Re-score a finished run's saved answers with another metric and/or other needs: scores,
     CIs, cost, verdict and report are rewritten into a new folder; nothing runs again."""
     from ..rescore import RescoreOptions
     from ..rescore import rescore as do_rescore
 
-    needs = _needs(locals())
     with user_errors():
         results, folder = do_rescore(
             run_dir,
@@ -269,7 +263,6 @@ def rescore(
     err.print(f"re-scored into {folder}", highlight=False, markup=False)
 
 
-@app.command()
 def audit(
     task_dir: Annotated[Path, typer.Argument(help="Task folder to audit")],
     strict: Annotated[bool, typer.Option(help="Exit 1 on warnings too")] = False,
@@ -283,7 +276,6 @@ def audit(
     raise typer.Exit(code)
 
 
-@app.command()
 def compare(
     run_a: Annotated[Path, typer.Argument(help="The earlier run folder (has results.json)")],
     run_b: Annotated[Path, typer.Argument(help="The later run folder")],
@@ -297,7 +289,6 @@ def compare(
         compare_command(run_a, run_b, examples, json_out)
 
 
-@app.command()
 def export(
     run_dir: Annotated[Path, typer.Argument(help="A finished run folder")],
     strategy: Annotated[str, typer.Argument(help="Fine-tune to export: lora, full, layerwise")],
@@ -310,7 +301,6 @@ def export(
         export_command(run_dir, strategy, out)
 
 
-@app.command()
 def demo(out: Annotated[Path | None, typer.Option("--out")] = None) -> None:
     """Run the bundled example task end to end."""
     from ..examples import demo_task_dir
@@ -320,7 +310,6 @@ def demo(out: Annotated[Path | None, typer.Option("--out")] = None) -> None:
     _run(task_dir, out, None, None, 0, False)
 
 
-@app.command()
 def models(
     search: Annotated[
         str | None, typer.Option(help="Search the Hugging Face Hub for fine-tuned models")
@@ -345,6 +334,24 @@ def models(
         table.add_row(row["name"], row["source"], row["licence"], row["status"])
     out.print(table)
     out.print("Any local folder with config.json and safetensors weights works too: --model PATH")
+
+
+def make_app(declaration: type[Needs] = Needs) -> typer.Typer:
+    """The `shouldtune` command line; `run` and `rescore` take the needs of `declaration`
+    (tests pass one with an extra need)."""
+    cli = typer.Typer(
+        add_completion=False,
+        no_args_is_help=True,
+        help="Should you fine-tune your LLM for this task? Measure, then decide.",
+    )
+    cli.command()(with_needs(run, declaration))
+    cli.command()(with_needs(rescore, declaration))
+    for command in (audit, compare, export, demo, models):
+        cli.command()(command)
+    return cli
+
+
+app = make_app()
 
 
 def main() -> None:

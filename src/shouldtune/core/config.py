@@ -2,31 +2,15 @@
 
 from __future__ import annotations
 
-import reprlib
 from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import (
-    BaseModel,
-    ConfigDict,
-    Field,
-    PrivateAttr,
-    ValidationError,
-    field_validator,
-    model_validator,
-)
+from pydantic import Field, PrivateAttr, ValidationError, field_validator, model_validator
 
 from .errors import InputError
-
-# Received values are quoted cut short: a hostile task.yaml may hold huge or aliased data.
-_SHORT = reprlib.Repr()
-_SHORT.maxlevel, _SHORT.maxdict, _SHORT.maxlist, _SHORT.maxstring, _SHORT.maxother = 2, 4, 4, 60, 60
-
-
-class Strict(BaseModel):
-    # Unknown keys and non-finite numbers (.inf, .nan) are refused everywhere in task.yaml.
-    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+from .needs import NeedsConfig  # generated from the needs' one declaration (core/needs.py)
+from .schema import _SHORT, Strict, describe_validation_error
 
 
 class StrategyOptions(Strict):
@@ -57,26 +41,6 @@ class CostConfig(Strict):
     api_output_per_million: float | None = Field(None, ge=0)
     # Deprecated: the volume is a need (needs.requests_per_day); still read, with a note.
     requests_per_day: float | None = Field(None, gt=0, description="deprecated: use needs")
-
-
-class NeedsConfig(Strict):
-    """What the user needs of a solution (core/needs.py): the verdict weighs these, not
-    accuracy alone. Every field is optional; the CLI may override each one."""
-
-    requests_per_day: float | None = Field(None, gt=0, description="expected volume")
-    horizon_days: float = Field(365.0, gt=0, le=36_500, description="period the cost covers")
-    latency_p95_ms: float | None = Field(None, gt=0, description="budget for one request")
-    self_hosted: bool = Field(False, description="nothing may leave this machine")
-    changes_per_year: float = Field(
-        0.0, ge=0, le=100_000, description="each change retrains every fine-tune once"
-    )
-    dedicated: bool = Field(
-        False, description="a tuned model would serve only this task: forgetting is no harm"
-    )
-    min_quality: float | None = Field(None, ge=0, le=1, description="floor on the metric")
-    quality_margin: float = Field(
-        0.0, ge=0, lt=1, description="quality you would trade for cost or speed"
-    )
 
 
 class EvalConfig(Strict):
@@ -206,21 +170,6 @@ class TaskConfig(Strict):
 
         check_metric_name(value)
         return value
-
-
-def describe_validation_error(err: ValidationError) -> str:
-    """One line: the first failing key, what is wrong, and the value received."""
-    first = err.errors()[0]
-    key = ".".join(str(part) for part in first["loc"]) or "(top level)"
-    msg = first["msg"]
-    if first["type"] == "extra_forbidden":
-        msg = "unknown key"
-    received = first.get("input")
-    more = len(err.errors()) - 1
-    tail = f" ({more} more problem{'s' if more > 1 else ''})" if more else ""
-    got = _SHORT.repr(received)
-    got = got if len(got) <= 120 else got[:117] + "..."
-    return f"key '{key}': {msg}; got {got}{tail}"
 
 
 class DuplicateKeyError(yaml.YAMLError):

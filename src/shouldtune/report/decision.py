@@ -9,21 +9,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..core.needs import Needs, need_fields
 from ..core.stats import CONFIDENCE
 from .numbers import DASH, amount, finite, num
 from .sections import _dict, _dicts, _strategies
 
 YES, NO = "✓", "✗"
-NEED_LABELS = {
-    "requests_per_day": "volume (requests a day)",
-    "horizon_days": "horizon (days)",
-    "latency_p95_ms": "latency budget (p95 ms)",
-    "self_hosted": "self-hosted only",
-    "changes_per_year": "changes a year",
-    "dedicated": "dedicated to this task",
-    "min_quality": "quality floor",
-    "quality_margin": "quality margin",
-}
 
 
 def _need_value(key: str, value: Any) -> str:
@@ -33,6 +24,12 @@ def _need_value(key: str, value: Any) -> str:
         return "yes" if value else "no"
     v = finite(value)
     return DASH if v is None else f"{v:,.3g}" if v < 10 else f"{v:,.0f}"
+
+
+def need_rows(needs: dict, declaration: type[Needs] = Needs) -> list[tuple[str, str]]:
+    """(label, value) for every declared need, in declaration order, labelled as declared
+    (core/needs.py); a need results.json lacks (an older run) reads "not stated"."""
+    return [(f.label, _need_value(f.name, needs.get(f.name))) for f in need_fields(declaration)]
 
 
 def _p95_ci(row: dict) -> str:
@@ -77,7 +74,7 @@ def needs_section(results: dict) -> dict[str, Any] | None:
         )
     return {
         "rows": rows,
-        "needs": [(NEED_LABELS[k], _need_value(k, needs.get(k))) for k in NEED_LABELS],
+        "needs": need_rows(needs),
         "floor": "min_quality" if floor is not None else "default (CI above 0)",
         "order": str(_dict(verdict.get("steps")).get("order") or ""),
         "flips": [str(f.get("sentence", "")) for f in _dicts(verdict.get("flips"))],
