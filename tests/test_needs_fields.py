@@ -31,10 +31,8 @@ from shouldtune.core.needs import (
 )
 from shouldtune.report.decision import need_rows
 
-# Torch-free, but kept out of the decision tier (no `pytest.mark.decision`): Hypothesis mixes
-# the literals of every loaded local module into the examples it draws, and with this module
-# loaded tests/test_verdict_properties.py's dominated-strategy property draws a table it fails
-# on (it fails the same way on the whole suite's collection without this module).
+pytestmark = pytest.mark.decision  # torch-free: part of what `make mutate` runs
+
 COMMANDS = ("run", "rescore")
 
 # A need added the way a contributor adds one: a field declared with need(...).
