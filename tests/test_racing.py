@@ -245,7 +245,10 @@ def test_exact_stops_never_change_the_full_evaluations_decision():
     check()
     # Not vacuous: most tables stop something, and both kinds of stop occur.
     assert reach["some stop"] >= reach["examples"] // 2, reach
-    assert reach[FLOOR] >= 5 and reach[LEADER] >= 5, reach
+    # Each kind of stop reached: 5 times in the default 40 tables, at least once in the few
+    # tables `make mutate` draws (SHOULDTUNE_PROPERTY_EXAMPLES=5).
+    least = 5 if EXAMPLES >= 40 else 1
+    assert reach[FLOOR] >= least and reach[LEADER] >= least, reach
 
 
 # --- (b) coverage at all times ----------------------------------------------------------------
