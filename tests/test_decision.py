@@ -510,3 +510,18 @@ def test_the_same_results_give_the_same_verdict_and_the_seed_reaches_the_paired_
 def test_the_resamples_reach_the_paired_intervals():
     few = decide(f1_case(), n_resamples=50)
     assert line(few, "Recommended few_shot") != line(decide(f1_case()), "Recommended few_shot")
+
+
+def test_fine_tunes_that_generate_nothing_are_not_pooled():
+    # No tokens to spread the seconds over: each keeps its own timing (no division by zero).
+    empty = {"new_tokens_mean": 0.0}
+    rs = [lora(ones(30), name="a", eval_seconds=3.0, prompt_tokens=0.0, details=empty),
+          lora(ones(30), name="b", eval_seconds=15.0, prompt_tokens=0.0, details=empty)]
+    from shouldtune.core.cost import pooled_fine_tune_rate
+
+    assert pooled_fine_tune_rate(rs, N) is None
+    assert pooled_fine_tune_rate([lora(ones(30))], N) is None  # one: nothing to pool
+    # Any tokens at all are enough to pool over (0.3 token-requests here).
+    few = [lora(ones(30), name=n, eval_seconds=3.0, prompt_tokens=0.01, details=empty)
+           for n in ("a", "b")]  # fmt: skip
+    assert pooled_fine_tune_rate(few, N) == pytest.approx(6.0 / (2 * N * 0.01))

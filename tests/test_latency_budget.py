@@ -74,3 +74,12 @@ def test_flips_and_next_steps_use_the_low_end_of_the_interval():
     assert v.next_steps[0].startswith(
         "raise the p95 budget to at least 700 ms (lora, the fastest usable strategy)"
     )
+
+
+def test_a_p95_exactly_at_the_budget_is_within_it_and_one_request_says_too_few():
+    at = Option("lora", 1.0, 1.0, 1.0, p95_ms=500.0, latency_n=20, p95_ci=(450.0, 600.0))
+    assert not at.near_budget(500) and not at.over_budget(500)  # "over" means above
+    one = Option("lora", 1.0, 1.0, 1.0, p95_ms=900.0, latency_n=1)
+    (why,) = hard_reasons(one, Needs(latency_p95_ms=500))
+    assert why.endswith("from only 1 requests, too few for a p95 (20), so it is nearly the"
+                        " slowest of them")  # fmt: skip
