@@ -190,7 +190,12 @@ def test_training_counts_are_what_the_real_loop_runs(make_task_dir, tiny_lm):
 
 
 def test_probes_and_slick_are_counted_from_the_sessions_own_items(make_task_dir, tiny_model_dir):
-    task = _task(make_task_dir, probes={"quick": True})
+    # "order 3 of item xxx" -> "C-3": a format, so SliCK is planned only when asked for.
+    skipped = _estimate(_task(make_task_dir, probes={"quick": True}), tiny_model_dir)
+    assert not skipped.knowledge and skipped.phases()[1][0] != "knowledge"
+    assert any(a.startswith("SliCK skipped: the data teaches a format") for a in
+               skipped.assumptions)  # fmt: skip
+    task = _task(make_task_dir, probes={"quick": True, "slick": {"on_format": True}})
     est = _estimate(task, tiny_model_dir)
     assert "SliCK" in est.knowledge and est.knowledge_tokens > 0
     assert est.phases()[1][0] == "knowledge"

@@ -49,7 +49,8 @@ def _task(make_task_dir, general: int = 2):
     config = {
         "generation": {"max_new_tokens": 3},
         "probes": {"answerable": 1, "unanswerable": 1, "general": general, "max_new_tokens": 3,
-                   "slick": {"max_examples": 3, "prompts": 2, "samples": 1}},
+                   "slick": {"max_examples": 3, "prompts": 2, "samples": 1,
+                             "on_format": True}},  # a format: SliCK only when asked
     }  # fmt: skip
     return load_task(make_task_dir(train, train[:2], config))
 

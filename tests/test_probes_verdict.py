@@ -247,7 +247,8 @@ def test_knowledge_on_tiny_model_and_warning(tiny_lm, make_task_dir, monkeypatch
 def test_knowledge_on_format_data_has_no_new_facts_warning(
     tiny_lm, make_task_dir, monkeypatch, tmp_path
 ) -> None:
-    task = _task(make_task_dir, {"slick": {"max_examples": 4, "prompts": 1, "samples": 0}})
+    slick = {"max_examples": 4, "prompts": 1, "samples": 0, "on_format": True}
+    task = _task(make_task_dir, {"slick": slick})
     session = ProbeSession(task, quick=False)  # train: "q3" -> "a3", a format of the input
     ctx = RunContext(task=task, lm_loader=lambda: tiny_lm)
     out = session.knowledge(ctx, lambda pred, gold: 0.0)
@@ -255,6 +256,21 @@ def test_knowledge_on_format_data_has_no_new_facts_warning(
     assert out["warning"] is None and "expected here" in out["note"]
     evidence = Evidence.from_run(False, None, out, 3, 0)
     assert evidence.knowledge_warning is None
+
+
+def test_slick_is_skipped_on_format_data_without_loading_the_model(make_task_dir) -> None:
+    # issue 32: SliCK looks for unknown facts; a format has none, so it is not run at all.
+    task = _task(make_task_dir, {"slick": {"max_examples": 4, "prompts": 1, "samples": 0}})
+    ctx = RunContext(task=task)  # no model: generating anything would raise
+    out = ProbeSession(task, quick=False).knowledge(ctx, lambda pred, gold: 0.0)
+    assert out["data_kind"] == "format" and out["warning"] is None
+    assert out["skipped"].startswith("SliCK skipped: it looks for facts the base model")
+    assert "raw" not in out and "categories" not in out
+    assert Evidence.from_run(False, None, out, 3, 0).knowledge_warning is None
+    from shouldtune.report.sections import hallucination_section
+
+    section = hallucination_section({"knowledge": out})
+    assert section is not None and section["knowledge"]["skipped"] == out["skipped"]
 
 
 def test_tuned_model_is_the_contracts_hook() -> None:

@@ -78,6 +78,9 @@ class SlickConfig(Strict):
     samples: int = Field(2, ge=0, le=64, description="temperature samples per example")
     temperature: float = Field(0.5, gt=0, le=2)
     warn_unknown_share: float = Field(0.5, ge=0, le=1)
+    # SliCK looks for facts the base model does not know; data that teaches a format (the
+    # answer is in the input, or a label) has none to find: skipped unless this is true.
+    on_format: bool = False
 
 
 class ProbesConfig(Strict):

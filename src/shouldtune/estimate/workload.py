@@ -513,7 +513,16 @@ def probes_work(task: Task, trains: Sequence[bool], tok: Tokens, s: Settings) ->
         work.tuned = gen_job("probes", prompts, cfg.batch_size, cfg.max_new_tokens)
         work.assumptions.append("probe answers run to the probes' max_new_tokens")
     if cfg.slick.enabled and task.train:
-        work.slick = slick_jobs(session, task, tok, s)
+        from ..probes.datakind import data_kind
+        from ..probes.session import skips_slick
+
+        kind = data_kind(task.train)
+        if skips_slick(task, kind):
+            work.assumptions.append(
+                f"SliCK skipped: the data teaches a format ({kind['reason']})"
+            )
+        else:
+            work.slick = slick_jobs(session, task, tok, s)
         work.assumptions.append(
             "SliCK: every analysed example Unknown, so each is also sampled (an upper bound)"
         )

@@ -35,6 +35,24 @@ def tuned_model(strategy: Strategy) -> Any:
     return strategy.tuned_model()
 
 
+def skips_slick(task: Task, kind: dict[str, Any]) -> bool:
+    """SliCK finds facts the base model does not know: pointless on data that teaches a
+    format (probes.slick.on_format turns it on anyway). The plan asks the same question."""
+    return kind["data_kind"] == "format" and not task.config.probes.slick.on_format
+
+
+def format_skip(kind: dict[str, Any]) -> dict[str, Any]:
+    """The knowledge record of a skipped SliCK: the data kind and why nothing was measured."""
+    return {
+        "data_kind": kind["data_kind"],
+        "data_kind_reason": kind["reason"],
+        "data_kind_evidence": kind["evidence"],
+        "skipped": "SliCK skipped: it looks for facts the base model does not know, and this"
+        " data teaches a format (probes.slick.on_format: true runs it anyway)",
+        "warning": None,
+    }
+
+
 @dataclass
 class Measured:
     """One model's probe answers: generated texts, and per choice item its option scores."""
@@ -122,11 +140,13 @@ class ProbeSession:
             return None
         t0 = time.perf_counter()
         settings, train = self.slick_settings(), self.task.train
+        kind = data_kind(train)
+        if skips_slick(self.task, kind):
+            return format_skip(kind)
         n = min(settings["max_examples"], len(train))
         analysed = sorted(random.Random(self.seed).sample(range(len(train)), n))
         raw, hit = self._slick_raw(ctx, analysed, settings)
         expected = [train[i].output for i in analysed]
-        kind = data_kind(train)
         stored = {
             "data_kind": kind["data_kind"],
             "data_kind_reason": kind["reason"],

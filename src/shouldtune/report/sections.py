@@ -294,6 +294,14 @@ def hallucination_section(results: dict) -> dict[str, Any] | None:
 
 def _knowledge(k: dict) -> dict[str, Any] | None:
     categories = _dict(k.get("categories"))
+    kind = k.get("data_kind")
+    if not categories and k.get("skipped"):
+        return {
+            "skipped": str(k["skipped"]),
+            "categories": [],
+            "data_kind": str(kind) if kind in ("format", "facts") else "",
+            "data_kind_reason": str(k.get("data_kind_reason") or ""),
+        }
     if not categories:
         return None
     names = [c for c in CATEGORY_ORDER if c in categories] + [
@@ -306,8 +314,8 @@ def _knowledge(k: dict) -> dict[str, Any] | None:
     ]
     if finite(k.get("temperature")) is not None and finite(k.get("samples")):
         settings[-1] += f" at temperature {k['temperature']:g}"
-    kind = k.get("data_kind")
     return {
+        "skipped": "",
         "categories": [(str(c), count(categories[c])) for c in names],
         "n_examples": count(k.get("n_examples")),
         "unknown_share": percent(k.get("unknown_share")),
