@@ -303,6 +303,9 @@ def test_run_writes_knowledge_and_probes(
         model=str(tiny_model_dir),
         allow_audit_failures=True,
     )
+    # The random model's lora gets nothing right, so the run would skip its probes (test
+    # below); here the probes' plumbing is under test, so they run.
+    monkeypatch.setattr("shouldtune.run._decided_out", lambda *args: None)
     results = run_task(root, opts)
     knowledge = results["knowledge"]
     assert sum(knowledge["categories"].values()) == 12 and knowledge["seconds"] >= 0
@@ -347,3 +350,36 @@ def test_run_writes_knowledge_and_probes(
     )
     assert new["knowledge"]["raw"] == knowledge["raw"]
     assert not any(r.startswith("Training data:") for r in new["verdict"]["reasons"])
+
+
+def test_probes_are_skipped_for_a_fine_tune_its_answers_rule_out(
+    tiny_model_dir, make_task_dir, tmp_path
+) -> None:
+    # issue 32: the probes can only weigh against a fine-tune the verdict might choose; one
+    # that got no clean test row right is out under any needs, so they are not run.
+    from shouldtune.run import RunOptions, run_task
+
+    train = [{"input": f"ship {i} boxes", "output": f"T{i % 3} x{i}"} for i in range(12)]
+    test = [{"input": f"ship {i} crates", "output": f"T{i % 3} x{i}"} for i in range(40, 44)]
+    options = {"epochs": 1, "batch_size": 4, "lr_sweep": False, "learning_curve": False}
+    config = {
+        "generation": {"max_new_tokens": 4},
+        "eval": {"latency_samples": 1, "bootstrap_samples": 200},
+        "options": {"lora": options},
+        "probes": {"answerable": 3, "unanswerable": 3, "general": 3, "max_new_tokens": 4,
+                   "slick": {"enabled": False}},
+    }  # fmt: skip
+    root = make_task_dir(train, test, config)
+    opts = RunOptions(out_dir=tmp_path / "run", only=["zero_shot", "lora"],
+                      model=str(tiny_model_dir), allow_audit_failures=True)  # fmt: skip
+    results = run_task(root, opts)
+    lora = {s["name"]: s for s in results["strategies"]}["lora"]
+    assert lora["quality"]["score"] == 0.0
+    probes = lora["details"]["probes"]
+    assert probes["skipped"] == "not run: not usable: it got no test example right"
+    assert not {"answerable_accuracy", "fabrication_rate", "knowledge_retained"} & set(probes)
+    assert results["verdict"]["steps"]["ruled_out"]["lora"] == [
+        "not usable: it got no test example right"
+    ]
+    report = (tmp_path / "run" / "report.md").read_text(encoding="utf-8")
+    assert "not run: not usable: it got no test example right" in report

@@ -334,7 +334,8 @@ def _execute(
         traits = strategy.traits(hosted_backend=hosted)
         compute = partial(evaluate, strategy, ctx, latency_n, traits, timed.wanted)
         compute = with_gpu_peak(compute, device.current().device)
-        compute = probes.wrap(compute, strategy, ctx) if probes else compute
+        out = partial(_decided_out, task, metric, audit, cfg.bootstrap_samples, opts.seed)
+        compute = probes.wrap(compute, strategy, ctx, out) if probes else compute
         ctx.checkpoint_dir = cache.checkpoints(cache.key(strategy))
         run, reused = cache.evaluate(strategy, work, opts.seed, compute, pending=timed.wanted)
         ctx.checkpoint_dir = None
@@ -400,6 +401,25 @@ class _LatencyRounds:
             )
             self.cache.finish(self.cache.key(strategy), runs[index])
         self.held.clear()
+
+
+def _decided_out(
+    task: Task, metric: Metric, audit: Any, n_resamples: int, seed: int, run: StrategyRun
+) -> str | None:
+    """Why `run`'s clean test answers rule it out under any needs: the floor every need keeps
+    (better than nothing, core/decision.py), scored with the run's metric and bootstrap."""
+    from .core.decision import Option, quality_reasons
+    from .core.needs import Needs
+    from .core.scoring import TestSplit, quality
+
+    clean = TestSplit.from_audit(audit, len(task.test)).clean
+    scores = [
+        metric.score_row(run.generations[i].text, task.test[i].output, task.test[i].source)
+        for i in clean
+    ]
+    q = quality(metric.name, scores, n_resamples, seed)  # as results.json will say it
+    why = quality_reasons(Option(run.name, q.score, q.ci_low, q.ci_high), Needs())
+    return why[0] if why else None
 
 
 def _more_seeds(runs: list[StrategyRun], ctx: Any, metric: Metric, audit: Any, seed: int) -> None:

@@ -282,16 +282,27 @@ class ProbeSession:
         return out
 
     def wrap(
-        self, compute: Callable[[], Any], strategy: Strategy, ctx: RunContext
+        self,
+        compute: Callable[[], Any],
+        strategy: Strategy,
+        ctx: RunContext,
+        decided_out: Callable[[Any], str | None] | None = None,
     ) -> Callable[[], Any]:
         """A fine-tune's evaluation plus its probes, while its tuned model is still loaded
-        (so a resumed run's cached result keeps its probes too)."""
+        (so a resumed run's cached result keeps its probes too). `decided_out(run)`: why its
+        answers already rule it out whatever the others score (then the probes, which can
+        only weigh against a fine-tune the verdict might choose, are skipped)."""
         if not strategy.trains:
             return compute
 
         def evaluate_and_probe() -> Any:
             result = compute()
-            result.details["probes"] = self.after(strategy, ctx)
+            why = decided_out(result) if decided_out is not None else None
+            if why:
+                ctx.progress.log(f"{strategy.name}: probes skipped, {why}")
+                result.details["probes"] = {"skipped": f"not run: {why}"}
+            else:
+                result.details["probes"] = self.after(strategy, ctx)
             return result
 
         return evaluate_and_probe
