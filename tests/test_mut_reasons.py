@@ -99,6 +99,8 @@ FAB = {"before": 0.2, "after": 0.6, "diff": 0.4, "ci_low": 0.2, "ci_high": 0.6}
 OPEN = {"before": 0.9, "after": 0.3, "diff": -0.6, "ci_low": -0.8, "ci_high": -0.4}
 # More fabrication and less general knowledge (harms), open questions answered in the trained
 # format (a finding).
+# Knowledge lost as well as open answers: forgetting, not a format takeover (core.verdict
+# takes_over), so no takeover line among the reasons below.
 PROBES = {"probes": {"knowledge_retained": LOST, "fabrication_rate": FAB, "open_questions": OPEN}}
 
 
@@ -141,11 +143,6 @@ def test_a_harm_keeps_a_tied_cheaper_fine_tune_out_and_says_why():
             " to 0.60 (+0.40, 95% CI +0.20 to +0.60); general knowledge (likelihood of the"
             " right answer) went from 1.00 to 0.83 (-0.17, 95% CI -0.27 to -0.08). That is"
             " why few_shot is recommended instead."
-        ),
-        (
-            "Format takeover: lora's answers to open general questions went from 0.90 to 0.30"
-            " (-0.60, 95% CI -0.80 to -0.40) — it answers in the trained format instead:"
-            " serve it only for this task."
         ),
     ]
     assert v.flips == [
@@ -193,11 +190,6 @@ def test_a_harm_without_volume_is_moot():
             "After fine-tuning, lora's fabrication on unanswerable questions went from 0.20"
             " to 0.60 (+0.40, 95% CI +0.20 to +0.60); general knowledge (likelihood of the"
             " right answer) went from 1.00 to 0.83 (-0.17, 95% CI -0.27 to -0.08)."
-        ),
-        (
-            "Format takeover: lora's answers to open general questions went from 0.90 to 0.30"
-            " (-0.60, 95% CI -0.80 to -0.40) — it answers in the trained format instead:"
-            " serve it only for this task."
         ),
     ]
 
@@ -280,11 +272,6 @@ def test_a_harmed_fine_tune_far_ahead_is_recommended_anyway():
             " recommended anyway because nothing as good is free of it: use it only for this"
             " task, and keep retrieval or the base model for open questions."
         ),
-        (
-            "Format takeover: lora's answers to open general questions went from 0.90 to 0.30"
-            " (-0.60, 95% CI -0.80 to -0.40) — it answers in the trained format instead:"
-            " serve it only for this task."
-        ),
         "Significantly worse than lora: few_shot (0.333).",
     ]
 
@@ -311,11 +298,6 @@ def test_only_fine_tunes_with_a_harm():
             " to 0.60 (+0.40, 95% CI +0.20 to +0.60); general knowledge (likelihood of the"
             " right answer) went from 1.00 to 0.83 (-0.17, 95% CI -0.27 to -0.08). It is"
             " recommended anyway: only fine-tunes were run, nothing to weigh it against."
-        ),
-        (
-            "Format takeover: lora's answers to open general questions went from 0.90 to 0.30"
-            " (-0.60, 95% CI -0.80 to -0.40) — it answers in the trained format instead:"
-            " serve it only for this task."
         ),
         "Significantly worse than lora: full (0.667).",
     ]

@@ -193,3 +193,25 @@ def test_older_results_get_the_headline_they_were_shown_with():
     )
     for nothing in (old({"recommended": None}, mixed), old(None, None), []):
         assert headline_of(nothing) == "No verdict: no strategy produced results"
+
+
+@pytest.mark.parametrize(
+    ("kept", "takeover"),
+    [
+        (ci(-0.02, 0.03), True),  # knows as before, answers in its format: a takeover
+        (ci(-0.30, -0.10), False),  # knowledge lost too: forgetting, not a takeover
+        (None, True),  # results from before the likelihood probe: the open drop alone
+    ],
+)
+def test_format_takeover_is_decided_once_and_the_report_says_the_same(kept, takeover):
+    from shouldtune.core.verdict import takes_over
+    from shouldtune.report.sections import _format_takeover
+
+    probes = {"open_questions": ci(-0.8, -0.4)} | ({"knowledge_retained": kept} if kept else {})
+    tuned = result("lora", ones(10), kind="fine-tuning", details={"probes": probes})
+    assert takes_over(probes) is takeover
+    assert bool(format_takeover(tuned)) is takeover
+    if kept is not None:  # the report words it only with both measures to quote
+        assert bool(_format_takeover("lora", probes)) is takeover
+    assert takes_over({"open_questions": ci(-0.1, 0.2)} | ({"knowledge_retained": kept} if kept
+                                                          else {})) is False  # fmt: skip

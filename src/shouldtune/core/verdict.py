@@ -91,8 +91,23 @@ def probe_harms(result: StrategyResult, dedicated: bool = False) -> list[str]:
     return _probe_changes(result, table)
 
 
+def takes_over(probes: Any) -> bool:
+    """Format takeover, decided once (the reasons and the report read it): open general
+    questions answered significantly worse while the likelihood ranking did not drop — the
+    model still knows, it answers in the task's format. A drop in both is forgetting, not a
+    takeover. Results from before the likelihood probe: the open-question drop alone."""
+    probes = probes if isinstance(probes, dict) else {}
+    dropped = any(probe_is_harmful(k, probes.get(k), PROBE_FINDINGS) for k in PROBE_FINDINGS)
+    forgot = probe_is_harmful("knowledge_retained", probes.get("knowledge_retained"))
+    return dropped and not forgot
+
+
 def format_takeover(result: StrategyResult) -> list[str]:
-    return _probe_changes(result, PROBE_FINDINGS) if result.trains else []
+    if not result.trains or not isinstance(result.details, dict):
+        return []
+    if not takes_over(result.details.get("probes")):
+        return []
+    return _probe_changes(result, PROBE_FINDINGS)
 
 
 # --- inputs of the procedure -------------------------------------------------------------

@@ -10,7 +10,7 @@ import math
 from typing import Any
 
 from ..core.types import Traits
-from ..core.verdict import probe_is_harmful
+from ..core.verdict import probe_is_harmful, takes_over
 from .numbers import DASH, amount, count, finite, flops, num, percent, with_unit
 from .tuning import tuning_section
 
@@ -374,17 +374,11 @@ def _probe_row(key: str, m: dict) -> dict[str, Any]:
     }
 
 
-def _dropped(m: Any) -> bool:
-    """The 95% CI of after - before lies below zero."""
-    hi = finite(_dict(m).get("ci_high"))
-    return hi is not None and hi < 0
-
-
 def _format_takeover(name: str, probes: dict) -> str:
-    """Open questions significantly worse while the likelihood ranking is not: the model still
-    knows, it just answers everything in the task's format."""
+    """The verdict's finding (core.verdict.takes_over), worded with the numbers; the report
+    never decides it on its own rule."""
     kept, opened = _dict(probes.get("knowledge_retained")), _dict(probes.get("open_questions"))
-    if not kept or not _dropped(opened) or _dropped(kept):
+    if not kept or not opened or not takes_over(probes):
         return ""
     return (
         f"Format takeover: {name} no longer answers open questions"
