@@ -14,6 +14,7 @@ from rich.table import Table
 from ..core.errors import one_line
 from ..core.fileio import atomic_write_json
 from ..core.outdir import check_writable_path
+from ..core.stats import level_label
 from ..report.compare import Comparison, StrategyDelta, compare_runs
 
 
@@ -42,7 +43,7 @@ def _delta_cell(row: StrategyDelta) -> str:
 def _strategy_table(c: Comparison) -> Table:
     title = "B minus A, per strategy" if c.comparable else "A and B, per strategy"
     table = Table(title=title)
-    scores = ("score A", "score B") + (("Δ score [95% CI]",) if c.comparable else ())
+    scores = ("score A", "score B") + ((f"Δ score [{level_label()} CI]",) if c.comparable else ())
     for col in ("strategy", *scores, "p50 ms A", "p50 ms B", "Δ p50 ms", "changed answers"):
         table.add_column(col)
     for row in c.strategies:

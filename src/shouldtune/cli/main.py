@@ -14,6 +14,7 @@ from rich.table import Table
 
 from ..core.errors import AuditBlocked, InputError, ServiceError
 from ..core.needs import Needs, need_fields
+from ..core.stats import level_label
 
 err = Console(stderr=True)
 out = Console()
@@ -150,7 +151,8 @@ def _print_plan(estimate: object) -> None:
 
 def _print_summary(results: dict) -> None:
     table = Table(title=f"shouldtune: {results['task']['name']}")
-    for col in ("strategy", "kind", "score [95% CI]", "p50 ms", "p95 ms", "tok/s", "train s"):
+    score = f"score [{level_label()} CI]"
+    for col in ("strategy", "kind", score, "p50 ms", "p95 ms", "tok/s", "train s"):
         table.add_column(col)
     for s in results["strategies"]:
         q = s["quality"]

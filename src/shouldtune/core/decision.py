@@ -132,7 +132,7 @@ def hard_reasons(o: Option, needs: Needs) -> list[str]:
         why.append("runs on a hosted model, and nothing may leave this machine (self_hosted)")
     budget = needs.latency_p95_ms
     if budget is not None and o.over_budget(budget):
-        ci = f" (95% CI {o.p95_ci[0]:,.0f}-{o.p95_ci[1]:,.0f})" if o.p95_ci else ""
+        ci = f" ({level_label()} CI {o.p95_ci[0]:,.0f}-{o.p95_ci[1]:,.0f})" if o.p95_ci else ""
         few = (
             f"; from only {o.latency_n} requests, too few for a p95 (20), so it is nearly the"
             " slowest of them"

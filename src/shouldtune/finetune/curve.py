@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from ..core.stats import bootstrap_ci, paired_difference_ci
+from ..core.stats import bootstrap_ci, level_label, paired_difference_ci
 
 # A gain from the previous point to the full set at least this large, even when not
 # significant on a small test set, is reported as "probably still rising".
@@ -46,8 +46,8 @@ def curve_statement(
     diff, lo, hi = paired_difference_ci(scores[-1], scores[-2], seed=seed)
     went = (
         f"the score went from {prev['score']:.3f} with {prev['n_train']} training examples "
-        f"to {last['score']:.3f} with {last['n_train']} ({diff:+.3f}, 95% CI {lo:+.3f} to "
-        f"{hi:+.3f})"
+        f"to {last['score']:.3f} with {last['n_train']} ({diff:+.3f}, {level_label()} CI"
+        f" {lo:+.3f} to {hi:+.3f})"
     )
     if lo > 0:
         return f"Still rising: {went}. More data of this kind is likely to help."
