@@ -195,6 +195,7 @@ def test_probes_and_slick_are_counted_from_the_sessions_own_items(make_task_dir,
     assert not skipped.knowledge and skipped.phases()[1][0] != "knowledge"
     assert any(a.startswith("SliCK skipped: the data teaches a format") for a in
                skipped.assumptions)  # fmt: skip
+    assert not any(a.startswith("SliCK: every analysed") for a in skipped.assumptions)
     task = _task(make_task_dir, probes={"quick": True, "slick": {"on_format": True}})
     est = _estimate(task, tiny_model_dir)
     assert "SliCK" in est.knowledge and est.knowledge_tokens > 0

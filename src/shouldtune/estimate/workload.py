@@ -523,9 +523,9 @@ def probes_work(task: Task, trains: Sequence[bool], tok: Tokens, s: Settings) ->
             )
         else:
             work.slick = slick_jobs(session, task, tok, s)
-        work.assumptions.append(
-            "SliCK: every analysed example Unknown, so each is also sampled (an upper bound)"
-        )
+            work.assumptions.append(
+                "SliCK: every analysed example Unknown, so each is also sampled (an upper bound)"
+            )
     return work
 
 
