@@ -282,11 +282,8 @@ def test_tuned_model_is_the_contracts_hook() -> None:
     assert tuned_model(lora) == "the tuned model"
 
 
-def test_run_writes_knowledge_and_probes(
-    tiny_model_dir, make_task_dir, tmp_path, monkeypatch
-) -> None:
-    from shouldtune.run import RunOptions, run_task
-
+def _shipping_task(make_task_dir, **probes):
+    """"ship 5 boxes" -> "T2 x5" (facts: the 2 is in no input), a tiny lora, small probes."""
     train = [{"input": f"ship {i} boxes", "output": f"T{i % 3} x{i}"} for i in range(12)]
     test = [{"input": f"ship {i} crates", "output": f"T{i % 3} x{i}"} for i in range(40, 44)]
     options = {"epochs": 1, "batch_size": 4, "lr_sweep": False, "learning_curve": False}
@@ -294,9 +291,18 @@ def test_run_writes_knowledge_and_probes(
         "generation": {"max_new_tokens": 4},
         "eval": {"latency_samples": 1, "bootstrap_samples": 200},
         "options": {"lora": options},
-        "probes": {"answerable": 3, "unanswerable": 3, "general": 3, "max_new_tokens": 4},
-    }
-    root = make_task_dir(train, test, config)
+        "probes": {"answerable": 3, "unanswerable": 3, "general": 3, "max_new_tokens": 4,
+                   **probes},
+    }  # fmt: skip
+    return make_task_dir(train, test, config)
+
+
+def test_run_writes_knowledge_and_probes(
+    tiny_model_dir, make_task_dir, tmp_path, monkeypatch
+) -> None:
+    from shouldtune.run import RunOptions, run_task
+
+    root = _shipping_task(make_task_dir)
     opts = RunOptions(
         out_dir=tmp_path / "run",
         only=["zero_shot", "lora"],
@@ -359,17 +365,7 @@ def test_probes_are_skipped_for_a_fine_tune_its_answers_rule_out(
     # that got no clean test row right is out under any needs, so they are not run.
     from shouldtune.run import RunOptions, run_task
 
-    train = [{"input": f"ship {i} boxes", "output": f"T{i % 3} x{i}"} for i in range(12)]
-    test = [{"input": f"ship {i} crates", "output": f"T{i % 3} x{i}"} for i in range(40, 44)]
-    options = {"epochs": 1, "batch_size": 4, "lr_sweep": False, "learning_curve": False}
-    config = {
-        "generation": {"max_new_tokens": 4},
-        "eval": {"latency_samples": 1, "bootstrap_samples": 200},
-        "options": {"lora": options},
-        "probes": {"answerable": 3, "unanswerable": 3, "general": 3, "max_new_tokens": 4,
-                   "slick": {"enabled": False}},
-    }  # fmt: skip
-    root = make_task_dir(train, test, config)
+    root = _shipping_task(make_task_dir, slick={"enabled": False})
     opts = RunOptions(out_dir=tmp_path / "run", only=["zero_shot", "lora"],
                       model=str(tiny_model_dir), allow_audit_failures=True)  # fmt: skip
     results = run_task(root, opts)

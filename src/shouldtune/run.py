@@ -329,19 +329,20 @@ def _execute(
     )
     knowledge = probes.knowledge(ctx, metric.score_row) if probes else None
     timed = _LatencyRounds(ctx, task.test[:latency_n], cache, opts.seed)
+    out = partial(_decided_out, task, metric, audit, cfg.bootstrap_samples, opts.seed)
     while the_plan.run:  # pop, so a tuned model too big to hold is freed before the next
         _name, strategy = the_plan.run.pop(0)
         traits = strategy.traits(hosted_backend=hosted)
         compute = partial(evaluate, strategy, ctx, latency_n, traits, timed.wanted)
         compute = with_gpu_peak(compute, device.current().device)
-        out = partial(_decided_out, task, metric, audit, cfg.bootstrap_samples, opts.seed)
         compute = probes.wrap(compute, strategy, ctx, out) if probes else compute
         ctx.checkpoint_dir = cache.checkpoints(cache.key(strategy))
         run, reused = cache.evaluate(strategy, work, opts.seed, compute, pending=timed.wanted)
         ctx.checkpoint_dir = None
-        if reused and cache.is_pending(cache.key(strategy)):
+        untimed = reused and cache.is_pending(cache.key(strategy))
+        if untimed:
             timed.revive(strategy)  # answered before a kill, not yet timed
-        if not reused or cache.is_pending(cache.key(strategy)):
+        if not reused or untimed:
             run = timed.hold_or_time(strategy, run, len(runs))
         runs.append(run)
         del strategy

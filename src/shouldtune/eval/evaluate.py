@@ -50,18 +50,18 @@ def evaluate(
         **({"label_answers": {**labels, "free_view_seconds": round(view_s, 2)}} if labels else {}),
         **({"output_shape": shape} if shape else {}),
         "prepare_seconds": round(prepare_s, 2),
-        # Every single-request sample, in the order taken: a p95 can be re-read or re-bootstrapped.
-        "latency_samples_ms": [round(x * 1000, 1) for x in latencies],
-        "latency_timed": "pending" if defer_latency else "alone",
+        # Every single-request sample goes in with the latency (latency.with_samples).
+        "latency_samples_ms": [],
+        "latency_timed": "pending",
         # Generated tokens per request, for the cost model's FLOPs and API prices.
         "new_tokens_mean": round(new_tokens / max(len(gens), 1), 2),
     }
-    return StrategyRun(
+    run = StrategyRun(
         name=strategy.name,
         kind=str(strategy.kind),
         traits=traits,
         generations=list(gens),
-        latency_ms=percentiles_ms(latencies, ctx.seed),
+        latency_ms=percentiles_ms([], ctx.seed),
         tokens_per_s=round(new_tokens / eval_s, 2) if eval_s > 0 else 0.0,
         prompt_tokens_mean=round(sum(g.prompt_tokens for g in gens) / max(len(gens), 1), 1),
         # A fine-tune may exclude diagnostics (its learning curve) from its training cost.
@@ -70,6 +70,7 @@ def evaluate(
         peak_rss_mb=round(rss.peak_mb, 1),
         details=details,
     )
+    return run if defer_latency else latency.with_samples(run, latencies, ctx.seed, "alone")
 
 
 def evaluate_scored(

@@ -53,18 +53,11 @@ def _serving(ctx: RunContext) -> Iterator[None]:
 def solo(
     strategy: Strategy, ctx: RunContext, examples: Sequence[Example], clock: Clock | None = None
 ) -> list[float]:
-    """Seconds per request for one strategy on its own, after one untimed warm-up request (a
-    cold first request — lazy loads, allocator growth — is not what serving costs)."""
+    """Seconds per request for one strategy on its own (a strategy too big to hold)."""
     if not examples:
         return []
     ctx.progress.stage(strategy.name, "latency", total=len(examples))
-    with _serving(ctx):
-        _timed(strategy, examples[0], ctx, clock)  # warm-up, not kept
-        out = []
-        for example in examples:
-            out.append(_timed(strategy, example, ctx, clock))
-            ctx.progress.advance()
-    return out
+    return _rounds([strategy], ctx, examples, random.Random(0), clock)[strategy.name]
 
 
 def round_robin(
@@ -75,14 +68,24 @@ def round_robin(
     clock: Clock | None = None,
 ) -> dict[str, list[float]]:
     """Seconds per request for each strategy (by name), the requests interleaved: each round
-    one request per strategy, in a seeded order reshuffled every round. Each strategy has one
-    untimed warm-up first."""
+    one request per strategy, in a seeded order reshuffled every round."""
     if not examples or not strategies:
         return {s.name: [] for s in strategies}
-    total = len(examples) * len(strategies)
     names = ", ".join(s.name for s in strategies)
+    total = len(examples) * len(strategies)
     ctx.progress.stage("latency", f"round-robin over {names}", total=total)
-    rng = random.Random(seed)
+    return _rounds(strategies, ctx, examples, random.Random(seed), clock)
+
+
+def _rounds(
+    strategies: Sequence[Strategy],
+    ctx: RunContext,
+    examples: Sequence[Example],
+    rng: random.Random,
+    clock: Clock | None,
+) -> dict[str, list[float]]:
+    """One untimed warm-up per strategy (a cold first request — lazy loads, allocator growth —
+    is not what serving costs), then round i sends examples[i] to each, in `rng`'s order."""
     out: dict[str, list[float]] = {s.name: [] for s in strategies}
     with _serving(ctx):
         for s in strategies:

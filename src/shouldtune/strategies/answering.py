@@ -96,7 +96,7 @@ def answer(
     if not labels or not can_rank(model) or not convos:
         return generate(model, convos, ctx)
     ranked = rank_labels(model, convos, labels)
-    if ctx.serving:  # the latency loop counts its own requests
+    if ctx.serving:  # a served request: no diagnostic view (and eval/latency.py counts it)
         return ranked
     ctx.progress.advance(len(convos))
     if not views:

@@ -92,10 +92,7 @@ class FineTuneStrategy(ChatStrategy):
         data = self._data(ctx)
         model, details = self.fit(ctx, data)
         t0 = time.perf_counter()
-        base = ctx.lm
-        # Served like the base: on its device, and a LoRA as an adapter on a serving engine.
-        adapter = ctx.work_dir / details["saved_to"] if self.weights_format == "peft-lora" else None
-        self.tuned = base.tuned(f"{base.name}+{self.name}", self.for_inference(model), adapter)
+        self._serve(ctx, self.for_inference(model))
         cfg = self.options.train_config(ctx.seed, ctx.quick, details["learning_rate_chosen"])
         curve, statement = self._curve(ctx, data, cfg, details["training"]["seconds"])
         details["seconds"]["learning_curve"] = round(time.perf_counter() - t0, 2)
@@ -104,15 +101,23 @@ class FineTuneStrategy(ChatStrategy):
     def restore(self, ctx: RunContext) -> bool:
         """Served again from the weights `prepare` saved (a killed run resumed after this
         fine-tune answered, before its requests were timed): no retraining."""
-        folder = ctx.work_dir / "trained" / self.name
+        folder = self._folder(ctx)
         if not (folder / weights.MANIFEST).is_file():
             return False
-        base = ctx.lm
         model, _ = weights.load_tuned(folder)  # LoRA merged, as for_inference serves it
-        model = model.to(dtype=next(base.model.parameters()).dtype)
-        adapter = folder if self.weights_format == "peft-lora" else None
-        self.tuned = base.tuned(f"{base.name}+{self.name}", model, adapter)
+        self._serve(ctx, model.to(dtype=next(ctx.lm.model.parameters()).dtype))
         return True
+
+    def _folder(self, ctx: RunContext) -> Path:
+        """Where `_save` puts the trained weights and `restore` finds them."""
+        return ctx.work_dir / "trained" / self.name
+
+    def _serve(self, ctx: RunContext, model: torch.nn.Module) -> None:
+        """Served like the base: on its device, and a LoRA as an adapter on a serving engine
+        (the folder `_save` wrote)."""
+        base = ctx.lm
+        adapter = self._folder(ctx) if self.weights_format == "peft-lora" else None
+        self.tuned = base.tuned(f"{base.name}+{self.name}", model, adapter)
 
     @classmethod
     def score_details(
@@ -232,7 +237,7 @@ class FineTuneStrategy(ChatStrategy):
     def _save(self, ctx: RunContext, model: torch.nn.Module) -> str:
         from accelerate import PartialState
 
-        folder = ctx.work_dir / "trained" / self.name
+        folder = self._folder(ctx)
         state = PartialState()
         if state.is_main_process:  # under DDP every rank holds the same weights
             folder.mkdir(parents=True, exist_ok=True)
